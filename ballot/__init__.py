@@ -1,0 +1,1 @@
+"""Piaojue protocol core (SPEC.md): pure Python, no web framework imports."""

@@ -1,0 +1,584 @@
+"""Independent verification of an election record: everything SPEC §8 lists.
+
+:func:`verify_record` replays the log from its first entry and runs these checks, each named in
+the report with how many items it checked and its first failure (with the entry index):
+
+========================  =====================================================================
+``record_format``         every line is the canonical JSON (§1) of a JSON object with a ``type``
+``sth``                   the latest STH's signature under the meeting's log key, its size and root (§7)
+``sth_history``           every STH in ``sths.jsonl``: signature, and a consistency proof to the latest (§7)
+``meeting``               exactly one meeting entry, first; proofs of knowledge; ``K = Σ A_i0`` (§6.3)
+``credentials``           credentials entries: sorted, distinct, add only new keys, revoke only registered ones (§7)
+``votes``                 vote definitions (§4.1, §9 rule), unique ids, each defined once
+``vote_lifecycle``        open after the vote, close after open, each once; ``close.ballots`` (§5, §7)
+``ballots``               every ballot well-formed (§4.3), eligible, inside open..close, one per credential
+                          unless ``recast`` (§5)
+``spoiled``               every spoiled ballot's openings (§4.4)
+``shares``                every share entry: after close, one per trustee, one element per option, proofs (§6.2)
+``tallies``               the result's ``counted`` and every ``(A, B)`` equal the sum of the counted ballots (§8)
+``decryption``            ``B − Σ λ_l·M_l = count·G`` over the result's trustees (§6.2, §8)
+``outcomes``              the outcome is what §9 computes from the counts, compared whole
+``receipt``               (only with a receipt) its STH, tracker and inclusion (§8)
+========================  =====================================================================
+
+Types the verifier does not know are skipped and counted (§10).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ballot.ballot import VerifiedBallot, verify_ballot
+from ballot.elgamal import Ciphertext, sum_ciphertexts
+from ballot.errors import (
+    BallotError,
+    EncodingError,
+    LogError,
+    MeetingError,
+    PiaojueError,
+    ProofError,
+    ReceiptError,
+    RuleError,
+    ThresholdError,
+    VoteDefinitionError,
+)
+from ballot.group import Point
+from ballot.hashing import canonical_json
+from ballot.log import MerkleTree, leaf_hash, parse_sth, verify_consistency, verify_sth
+from ballot.meeting import Meeting, parse_meeting, verify_meeting
+from ballot.proofs import multiple_of_generator, parse_pair, verify_partial
+from ballot.receipt import verify_receipt
+from ballot.record import Record
+from ballot.rules import compute_outcome
+from ballot.spoiled import verify_spoiled
+from ballot.threshold import combine_partials
+from ballot.vote import OptionRef, VoteDefinition, parse_vote
+
+KNOWN_TYPES = {"meeting", "credentials", "vote", "open", "ballot", "spoiled", "close", "share", "result"}
+RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+CHECKS: list[tuple[str, str]] = [
+    ("record_format", "log lines are canonical JSON entries"),
+    ("sth", "latest signed tree head: signature, size, root"),
+    ("sth_history", "published tree heads are signed and consistent"),
+    ("meeting", "meeting entry, trustee proofs, joint key"),
+    ("credentials", "credential registrations and revocations"),
+    ("votes", "vote definitions and counting rules"),
+    ("vote_lifecycle", "open and close entries"),
+    ("ballots", "ballots well-formed, eligible, on time, not duplicated"),
+    ("spoiled", "spoiled-ballot openings"),
+    ("shares", "trustee partial decryptions and their proofs"),
+    ("tallies", "aggregates equal the sum of counted ballots"),
+    ("decryption", "shares combine to the published counts"),
+    ("outcomes", "outcomes follow the counts by the counting rules"),
+]
+
+
+@dataclass(slots=True)
+class Failure:
+    index: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"entry {self.index}: {self.message}" if self.index is not None else self.message
+
+
+@dataclass(slots=True)
+class CheckResult:
+    name: str
+    description: str
+    checked: int = 0
+    failures: int = 0
+    first_failure: Failure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failures == 0
+
+    def fail(self, index: int | None, message: str) -> None:
+        self.failures += 1
+        if self.first_failure is None:
+            self.first_failure = Failure(index, message)
+
+
+@dataclass(slots=True)
+class Report:
+    """The per-check outcome of a record verification."""
+
+    checks: dict[str, CheckResult]
+    entries: int = 0
+    meeting_id: str | None = None
+    skipped_types: dict[str, int] = field(default_factory=dict)
+    votes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks.values())
+
+    def failed(self) -> list[str]:
+        return [name for name, check in self.checks.items() if not check.ok]
+
+    def format(self) -> str:
+        lines = [f"Piaojue record verification (piaojue/1): meeting {self.meeting_id}, {self.entries} log entries"]
+        for check in self.checks.values():
+            mark = "PASS" if check.ok else "FAIL"
+            line = f"  [{mark}] {check.name:<15} {check.checked:>7} checked  {check.description}"
+            if not check.ok:
+                line += f"\n         {check.failures} failure(s); first at {check.first_failure}"
+            lines.append(line)
+        for name, count in sorted(self.skipped_types.items()):
+            lines.append(f"  [SKIP] entries of unknown type {name!r}: {count}")
+        for vote in self.votes:
+            lines.append(f"  vote {vote['vote_id']}: {vote['state']}, {vote['counted']} ballots counted")
+        failed = self.failed()
+        lines.append("RESULT: PASS" if not failed else f"RESULT: FAIL ({', '.join(failed)})")
+        return "\n".join(lines)
+
+
+@dataclass
+class _VoteState:
+    definition: VoteDefinition
+    defined_at: int
+    refs: list[OptionRef]
+    opened_at: int | None = None
+    present: int = 0
+    closed_at: int | None = None
+    logged: int = 0
+    counted: dict[bytes, VerifiedBallot] = field(default_factory=dict)
+    aggregates: list[Ciphertext] | None = None
+    shares: dict[int, dict[OptionRef, Point]] = field(default_factory=dict)
+    result_at: int | None = None
+
+    @property
+    def state(self) -> str:
+        if self.result_at is not None:
+            return "published"
+        if self.closed_at is not None:
+            return "closed"
+        return "open" if self.opened_at is not None else "pending"
+
+
+class _Auditor:
+    def __init__(self, record: Record) -> None:
+        self.record = record
+        self.report = Report({name: CheckResult(name, text) for name, text in CHECKS}, entries=len(record.lines))
+        self.checks = self.report.checks
+        self.meeting: Meeting | None = None
+        self.verification_keys: dict[int, Point] = {}
+        self.registered: set[bytes] = set()
+        self.revoked: set[bytes] = set()
+        self.votes: dict[str, _VoteState] = {}
+        self.tree = MerkleTree()
+
+    # ------------------------------------------------------------ driver
+
+    def run(self) -> Report:
+        handlers: dict[str, Callable[[int, dict[str, Any]], None]] = {
+            "meeting": self._meeting,
+            "credentials": self._credentials,
+            "vote": self._vote,
+            "open": self._open,
+            "close": self._close,
+            "ballot": self._ballot,
+            "spoiled": self._spoiled,
+            "share": self._share,
+            "result": self._result,
+        }
+        fmt = self.checks["record_format"]
+        for index, (line, entry) in enumerate(zip(self.record.lines, self.record.entries)):
+            self.tree.append(leaf_hash(line))
+            fmt.checked += 1
+            if isinstance(entry, EncodingError):
+                fmt.fail(index, entry.message)
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+                fmt.fail(index, "an entry is a JSON object with a string 'type'")
+                continue
+            if canonical_json(entry) != line:
+                fmt.fail(index, "line is not the canonical JSON of its entry")
+            kind = entry["type"]
+            if index == 0 and kind != "meeting":
+                self.checks["meeting"].fail(0, "the first entry must be the meeting entry")
+            if kind not in KNOWN_TYPES:
+                self.report.skipped_types[kind] = self.report.skipped_types.get(kind, 0) + 1
+                continue
+            if self.meeting is None and kind != "meeting":
+                continue  # nothing can be checked without the meeting; already reported
+            handlers[kind](index, entry)
+        if not self.record.lines:
+            self.checks["meeting"].fail(None, "the log is empty")
+        self._check_sths()
+        for vote in self.votes.values():
+            self.report.votes.append(
+                {"vote_id": vote.definition.vote_id, "state": vote.state, "counted": len(vote.counted)}
+            )
+        return self.report
+
+    # ------------------------------------------------------------ tree heads
+
+    def _check_sths(self) -> None:
+        size = self.tree.size
+        check = self.checks["sth"]
+        check.checked += 1
+        log_key = self.meeting.log_key if self.meeting else None
+        try:
+            if log_key is None:
+                raise LogError("no meeting entry, so no log key to check the STH with")
+            verify_sth(self.record.sth, log_key)
+            sth = parse_sth(self.record.sth)
+            if sth.tree_size != size:
+                raise LogError(f"sth.json covers {sth.tree_size} entries; log.jsonl has {size}")
+            if sth.root != self.tree.root(size):
+                raise LogError("sth.json root is not the Merkle root of log.jsonl")
+        except LogError as exc:
+            check.fail(None, str(exc))
+            return
+        history = self.checks["sth_history"]
+        previous_size = 0
+        for i, item in enumerate(self.record.sths or []):
+            history.checked += 1
+            try:
+                verify_sth(item, log_key)
+                head = parse_sth(item)
+                if head.tree_size > size:
+                    raise LogError(f"covers {head.tree_size} entries, more than the log's {size}")
+                if head.tree_size < previous_size:
+                    raise LogError("tree sizes in sths.jsonl must not decrease")
+                proof = self.tree.consistency_proof(head.tree_size, size)
+                verify_consistency(head.tree_size, size, head.root, self.tree.root(size), proof)
+                previous_size = head.tree_size
+            except LogError as exc:
+                history.fail(None, f"sths.jsonl line {i + 1}: {exc}")
+
+    # ------------------------------------------------------------ entry handlers
+
+    def _meeting(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["meeting"]
+        check.checked += 1
+        if index != 0 or self.meeting is not None:
+            check.fail(index, "exactly one meeting entry, and it is entry 0")
+            return
+        try:
+            meeting = parse_meeting(entry)
+            verify_meeting(meeting)
+        except MeetingError as exc:
+            check.fail(index, str(exc))
+            return
+        self.meeting = meeting
+        self.report.meeting_id = meeting.meeting_id
+        self.verification_keys = meeting.verification_keys()
+
+    def _credentials(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["credentials"]
+        check.checked += 1
+        if set(entry) != {"type", "add", "revoke"}:
+            check.fail(index, "a credentials entry has exactly the fields type, add, revoke")
+            return
+        lists = {}
+        for key in ("add", "revoke"):
+            value = entry[key]
+            if not isinstance(value, list) or not all(isinstance(x, str) and _HEX64.fullmatch(x) for x in value):
+                check.fail(index, f"'{key}' must be a list of 64-hex public keys")
+                return
+            if value != sorted(set(value)):
+                check.fail(index, f"'{key}' must be sorted and without duplicates")
+                return
+            lists[key] = [bytes.fromhex(x) for x in value]
+        for key in lists["add"]:
+            if key in self.registered:
+                check.fail(index, f"credential {key.hex()[:16]}… is registered twice")
+            self.registered.add(key)
+        for key in lists["revoke"]:
+            if key not in self.registered:
+                check.fail(index, f"revokes credential {key.hex()[:16]}…, which was never registered")
+            elif key in self.revoked:
+                check.fail(index, f"revokes credential {key.hex()[:16]}… twice")
+            self.revoked.add(key)
+
+    def _vote(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["votes"]
+        check.checked += 1
+        try:
+            definition = parse_vote(entry)
+        except VoteDefinitionError as exc:
+            check.fail(index, str(exc))
+            return
+        if definition.vote_id in self.votes:
+            check.fail(index, f"vote {definition.vote_id!r} is defined twice")
+            return
+        self.votes[definition.vote_id] = _VoteState(definition, index, definition.option_refs())
+
+    def _vote_for(self, index: int, entry: dict[str, Any], check_name: str) -> _VoteState | None:
+        vote = self.votes.get(entry.get("vote_id"))  # type: ignore[arg-type]
+        if vote is None:
+            self.checks[check_name].fail(index, f"refers to an undefined vote {entry.get('vote_id')!r}")
+        return vote
+
+    def _open(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["vote_lifecycle"]
+        check.checked += 1
+        if set(entry) != {"type", "vote_id", "at", "present"}:
+            check.fail(index, "an open entry has exactly the fields type, vote_id, at, present")
+            return
+        vote = self._vote_for(index, entry, "vote_lifecycle")
+        if vote is None:
+            return
+        present = entry["present"]
+        if not _is_count(present) or not isinstance(entry["at"], str) or not RFC3339_UTC.fullmatch(entry["at"]):
+            check.fail(index, "'present' must be a non-negative integer and 'at' an RFC 3339 UTC time")
+            return
+        if vote.opened_at is not None:
+            check.fail(index, f"vote {vote.definition.vote_id!r} is opened twice")
+            return
+        if self.meeting is not None and present > self.meeting.members:
+            check.fail(index, f"present = {present} exceeds the meeting's {self.meeting.members} members")
+        vote.opened_at, vote.present = index, present
+
+    def _close(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["vote_lifecycle"]
+        check.checked += 1
+        if set(entry) != {"type", "vote_id", "at", "ballots"}:
+            check.fail(index, "a close entry has exactly the fields type, vote_id, at, ballots")
+            return
+        vote = self._vote_for(index, entry, "vote_lifecycle")
+        if vote is None:
+            return
+        if vote.opened_at is None or vote.closed_at is not None:
+            check.fail(index, f"vote {vote.definition.vote_id!r} is closed without being open")
+            return
+        if not isinstance(entry["at"], str) or not RFC3339_UTC.fullmatch(entry["at"]):
+            check.fail(index, "'at' must be an RFC 3339 UTC time")
+        if entry["ballots"] != vote.logged:
+            check.fail(index, f"close says {entry['ballots']!r} ballots; {vote.logged} were logged")
+        vote.closed_at = index
+        if len(vote.counted) > vote.present:
+            self.checks["ballots"].fail(index, f"{len(vote.counted)} ballots counted but only {vote.present} present")
+        columns = zip(*(ballot.ciphertexts for ballot in vote.counted.values()))
+        sums = [sum_ciphertexts(column) for column in columns]
+        vote.aggregates = sums if sums else [Ciphertext.zero() for _ in vote.refs]
+
+    def _ballot(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["ballots"]
+        check.checked += 1
+        vote = self._vote_for(index, entry, "ballots")
+        if vote is None or self.meeting is None:
+            return
+        if vote.opened_at is None or vote.closed_at is not None:
+            check.fail(index, f"ballot stands outside vote {vote.definition.vote_id!r}'s open..close window")
+            return
+        vote.logged += 1
+        try:
+            verified = verify_ballot(entry, vote.definition, self.meeting.hash, self.meeting.public_key)
+        except BallotError as exc:
+            check.fail(index, f"{exc.code}: {exc}")
+            return
+        if verified.credential not in self.registered:
+            check.fail(index, "unknown_credential: the credential is not registered at this point of the log")
+            return
+        if verified.credential in self.revoked:
+            check.fail(index, "revoked_credential: the credential was revoked before this ballot")
+            return
+        if verified.credential in vote.counted and not vote.definition.recast:
+            check.fail(index, "already_voted: a second ballot for this credential in a vote without recast")
+            return
+        vote.counted.pop(verified.credential, None)  # recast: the last ballot counts (§5)
+        vote.counted[verified.credential] = verified
+
+    def _spoiled(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["spoiled"]
+        check.checked += 1
+        vote = self._vote_for(index, entry, "spoiled")
+        if vote is None or self.meeting is None:
+            return
+        try:
+            verify_spoiled(entry, vote.definition, self.meeting.hash, self.meeting.public_key)
+        except BallotError as exc:
+            check.fail(index, f"{exc.code}: {exc}")
+
+    def _share(self, index: int, entry: dict[str, Any]) -> None:
+        check = self.checks["shares"]
+        check.checked += 1
+        vote = self._vote_for(index, entry, "shares")
+        if vote is None or self.meeting is None:
+            return
+        try:
+            trustee, partials = self._parse_share(entry, vote)
+        except PiaojueError as exc:
+            check.fail(index, str(exc))
+            return
+        vote.shares[trustee] = partials
+
+    def _parse_share(self, entry: dict[str, Any], vote: _VoteState) -> tuple[int, dict[OptionRef, Point]]:
+        assert self.meeting is not None
+        if set(entry) != {"type", "vote_id", "trustee", "shares"}:
+            raise EncodingError("a share entry has exactly the fields type, vote_id, trustee, shares")
+        if vote.aggregates is None:
+            raise EncodingError("a share entry must follow the vote's close entry")
+        if vote.result_at is not None:
+            raise EncodingError("a share entry must precede the vote's result")
+        trustee = entry["trustee"]
+        if not _is_count(trustee) or trustee not in self.verification_keys:
+            raise EncodingError(f"'trustee' must be a trustee index 1..{len(self.verification_keys)}")
+        if trustee in vote.shares:
+            raise EncodingError(f"trustee {trustee} posted a second share for this vote")
+        shares = entry["shares"]
+        if not isinstance(shares, list) or len(shares) != len(vote.refs):
+            raise EncodingError(f"'shares' must have one element per option ({len(vote.refs)})")
+        partials: dict[OptionRef, Point] = {}
+        for i, (item, ref, aggregate) in enumerate(zip(shares, vote.refs, vote.aggregates)):
+            at = f"shares[{i}]"
+            if not isinstance(item, dict) or set(item) != {"contest", "option", "M", "proof"}:
+                raise EncodingError("a share has exactly the fields contest, option, M, proof", where=at)
+            if (item["contest"], item["option"]) != ref:
+                raise EncodingError(f"expected the share of {list(ref)}", where=at)
+            partial = Point.from_hex(item["M"], where=f"{at}.M")
+            proof = parse_pair(item["proof"], where=f"{at}.proof")
+            try:
+                verify_partial(
+                    partial,
+                    proof,
+                    self.verification_keys[trustee],
+                    aggregate.alpha,
+                    self.meeting.hash,
+                    vote.definition.hash,
+                    trustee,
+                )
+            except ProofError as exc:
+                raise ProofError(exc.message, where=at) from None
+            partials[ref] = partial
+        return trustee, partials
+
+    def _result(self, index: int, entry: dict[str, Any]) -> None:
+        tallies_check = self.checks["tallies"]
+        tallies_check.checked += 1
+        vote = self._vote_for(index, entry, "tallies")
+        if vote is None or self.meeting is None:
+            return
+        expected_keys = {"type", "vote_id", "counted", "trustees", "tallies", "outcome"}
+        if set(entry) != expected_keys:
+            tallies_check.fail(index, f"a result entry has exactly the fields {sorted(expected_keys)}")
+            return
+        if vote.aggregates is None or vote.result_at is not None:
+            tallies_check.fail(index, "a vote has one result, after its close entry")
+            return
+        vote.result_at = index
+        counted = len(vote.counted)
+        if entry["counted"] != counted:
+            tallies_check.fail(index, f"result says counted = {entry['counted']!r}; {counted} ballots count")
+            return
+        tallies = entry["tallies"]
+        if not isinstance(tallies, list) or len(tallies) != len(vote.refs):
+            tallies_check.fail(index, f"'tallies' must have one element per option ({len(vote.refs)})")
+            return
+        counts: dict[OptionRef, int] = {}
+        for i, (item, ref, aggregate) in enumerate(zip(tallies, vote.refs, vote.aggregates)):
+            if not isinstance(item, dict) or set(item) != {"contest", "option", "A", "B", "count"}:
+                tallies_check.fail(index, f"tallies[{i}] has exactly the fields contest, option, A, B, count")
+                return
+            if (item["contest"], item["option"]) != ref or not _is_count(item["count"]):
+                tallies_check.fail(index, f"tallies[{i}] must be the tally of {list(ref)} with an integer count")
+                return
+            if item["A"] != aggregate.alpha.hex() or item["B"] != aggregate.beta.hex():
+                tallies_check.fail(index, f"tallies[{i}]: (A, B) is not the sum of the counted ballots")
+                return
+            counts[ref] = item["count"]
+        self._check_decryption(index, entry, vote, counts)
+        self._check_outcome(index, entry, vote, counts)
+
+    def _check_decryption(
+        self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
+    ) -> None:
+        assert self.meeting is not None and vote.aggregates is not None
+        check = self.checks["decryption"]
+        check.checked += 1
+        trustees = entry["trustees"]
+        if (
+            not isinstance(trustees, list)
+            or not all(_is_count(t) for t in trustees)
+            or trustees != sorted(set(trustees))
+        ):
+            check.fail(index, "'trustees' must be a sorted list of distinct trustee indices")
+            return
+        missing = [t for t in trustees if t not in vote.shares]
+        if missing:
+            check.fail(index, f"trustees {missing} have no valid share entry for this vote")
+            return
+        for ref, aggregate in zip(vote.refs, vote.aggregates):
+            try:
+                combined = combine_partials({t: vote.shares[t][ref] for t in trustees}, self.meeting.threshold)
+            except ThresholdError as exc:
+                check.fail(index, str(exc))
+                return
+            if aggregate.beta - combined != multiple_of_generator(counts[ref]):
+                check.fail(index, f"B − Σ λ_l·M_l ≠ count·G for {list(ref)} (count {counts[ref]})")
+                return
+
+    def _check_outcome(
+        self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
+    ) -> None:
+        assert self.meeting is not None
+        check = self.checks["outcomes"]
+        check.checked += 1
+        try:
+            expected = compute_outcome(
+                vote.definition.rule,
+                vote.definition.entry,
+                counts,
+                members=self.meeting.members,
+                present=vote.present,
+                counted=len(vote.counted),
+                quorum=self.meeting.quorum,
+            )
+        except RuleError as exc:
+            check.fail(index, f"the counts do not fit the rule: {exc}")
+            return
+        if entry["outcome"] != expected:
+            check.fail(index, "the published outcome differs from the one §9 computes from the counts")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def verify_record(record: Record) -> Report:
+    """Run every §8 check over ``record`` and return the report (it never raises for a bad record)."""
+    return _Auditor(record).run()
+
+
+def check_receipt(record: Record, report: Report, receipt: Any) -> None:
+    """Check one §8 receipt against the record, adding a ``receipt`` check to ``report``.
+
+    The receipt's STH must verify under the log key and be consistent with the record (its root
+    is the root of the record's first ``tree_size`` entries); the entry at ``leaf_index`` must
+    be the ballot the receipt names, and the inclusion proof must verify.
+    """
+    check = CheckResult("receipt", "receipt: tracker, inclusion, tree head")
+    report.checks["receipt"] = check
+    check.checked += 1
+    try:
+        if not isinstance(receipt, dict):
+            raise ReceiptError("a receipt is a JSON object")
+        first = record.entries[0] if record.entries else None
+        meeting = parse_meeting(first)
+        leaf_index = receipt.get("leaf_index")
+        if not _is_count(leaf_index) or leaf_index >= len(record.lines):
+            raise ReceiptError(f"leaf_index {leaf_index!r} is not in the log")
+        entry = record.entries[leaf_index]
+        if not isinstance(entry, dict):
+            raise ReceiptError(f"log entry {leaf_index} is not a JSON object")
+        verify_receipt(receipt, entry, meeting.log_key)
+        tree = MerkleTree()
+        tree.extend(leaf_hash(line) for line in record.lines)
+        head = parse_sth(receipt["sth"], where="receipt.sth")
+        if head.tree_size > tree.size or tree.root(head.tree_size) != head.root:
+            raise ReceiptError("the receipt's tree head is not consistent with the record")
+        if meeting.meeting_id != receipt.get("meeting_id"):
+            raise ReceiptError("the receipt is for another meeting")
+    except (PiaojueError, IndexError) as exc:
+        check.fail(None, str(exc))
+
+
+__all__ = ["CHECKS", "CheckResult", "Report", "check_receipt", "verify_record"]

@@ -1,0 +1,138 @@
+"""Ballot encryption (SPEC §4.3) and spoiled-ballot openings (SPEC §4.4): the kiosk's side.
+
+:func:`encrypt_ballot` turns a deputy's choices into a signed §4.3 ballot. The nonces are kept
+in :class:`EncryptedBallot` only so that the ballot can be challenged (§4.4); a cast ballot's
+nonces are discarded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Collection, Mapping
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ballot.ballot import ballot_context, ballot_hash, format_tracker, signature_message, tracker_code
+from ballot.elgamal import Ciphertext, encrypt
+from ballot.errors import ChoiceError
+from ballot.group import Point, Scalar
+from ballot.proofs import pairs_to_json, prove_range
+from ballot.vote import OptionRef, VoteDefinition
+
+Choices = Mapping[str, Collection[str]]
+"""For each contest id, the ids of the selected options."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """The plaintext and nonce of one selection (SPEC §4.4)."""
+
+    contest: str
+    option: str
+    m: int
+    r: Scalar
+
+    def to_json(self) -> list[Any]:
+        return [self.contest, self.option, self.m, self.r.hex()]
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptedBallot:
+    entry: dict[str, Any]
+    hash: bytes
+    openings: tuple[Opening, ...]
+    ciphertexts: tuple[Ciphertext, ...]
+    """The selection ciphertexts in vote order (as :class:`ballot.ballot.VerifiedBallot` has them)."""
+
+    @property
+    def tracker(self) -> str:
+        return format_tracker(tracker_code(self.hash))
+
+    def spoiled_entry(self) -> dict[str, Any]:
+        """The §4.4 ``spoiled`` entry that reveals this ballot's plaintexts and nonces."""
+        return {
+            "type": "spoiled",
+            "vote_id": self.entry["vote_id"],
+            "ballot": self.entry,
+            "openings": [opening.to_json() for opening in self.openings],
+        }
+
+
+def check_choices(vote: VoteDefinition, choices: Choices) -> set[OptionRef]:
+    """The selected ``(contest, option)`` pairs, after checking them against the vote's bounds."""
+    unknown = set(choices) - {c.id for c in vote.contests}
+    if unknown:
+        raise ChoiceError(f"no such contest: {sorted(unknown)}")
+    selected: set[OptionRef] = set()
+    for contest in vote.contests:
+        chosen = set(choices.get(contest.id, ()))
+        if not chosen <= set(contest.options):
+            raise ChoiceError(f"no such option: {sorted(chosen - set(contest.options))}", where=contest.id)
+        if not contest.min <= len(chosen) <= contest.max:
+            raise ChoiceError(
+                f"choose between {contest.min} and {contest.max} options, not {len(chosen)}", where=contest.id
+            )
+        selected |= {(contest.id, option) for option in chosen}
+    for constraint in vote.constraints:
+        count = sum(1 for ref in constraint.members if ref in selected)
+        if not constraint.min <= count <= constraint.max:
+            raise ChoiceError(
+                f"constraint allows {constraint.min} to {constraint.max} selections, not {count}",
+                where=constraint.id,
+            )
+    return selected
+
+
+def credential_public_bytes(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def encrypt_ballot(
+    vote: VoteDefinition,
+    meeting_hash: bytes,
+    public_key: Point,
+    credential_key: Ed25519PrivateKey,
+    choices: Choices,
+) -> EncryptedBallot:
+    """Encrypt, prove and sign a ballot for ``choices`` (SPEC §4.3)."""
+    selected = check_choices(vote, choices)
+    credential = credential_public_bytes(credential_key)
+    ctx = ballot_context(meeting_hash, vote.hash, credential)
+    by_ref: dict[OptionRef, tuple[Ciphertext, int, Scalar]] = {}
+    contests_json = []
+    openings = []
+    for contest in vote.contests:
+        selections_json = []
+        total_ct, total_m, total_r = Ciphertext.zero(), 0, Scalar.reduce(0)
+        for option in contest.options:
+            m = 1 if (contest.id, option) in selected else 0
+            ct, r = encrypt(m, public_key)
+            proof = prove_range(ct, m, r, 0, 1, public_key, ctx)
+            by_ref[(contest.id, option)] = (ct, m, r)
+            openings.append(Opening(contest.id, option, m, r))
+            selections_json.append(
+                {"option": option, **ct.to_json(), "proof": pairs_to_json(proof)}
+            )
+            total_ct, total_m, total_r = total_ct + ct, total_m + m, total_r + r
+        proof = prove_range(total_ct, total_m, total_r, contest.min, contest.max, public_key, ctx)
+        contests_json.append({"id": contest.id, "selections": selections_json, "proof": pairs_to_json(proof)})
+    constraints_json = []
+    for constraint in vote.constraints:
+        total_ct, total_m, total_r = Ciphertext.zero(), 0, Scalar.reduce(0)
+        for ref in constraint.members:
+            ct, m, r = by_ref[ref]
+            total_ct, total_m, total_r = total_ct + ct, total_m + m, total_r + r
+        proof = prove_range(total_ct, total_m, total_r, constraint.min, constraint.max, public_key, ctx)
+        constraints_json.append({"id": constraint.id, "proof": pairs_to_json(proof)})
+    entry: dict[str, Any] = {
+        "type": "ballot",
+        "vote_id": vote.vote_id,
+        "credential": credential.hex(),
+        "contests": contests_json,
+        "constraints": constraints_json,
+    }
+    digest = ballot_hash(entry)
+    entry["signature"] = credential_key.sign(signature_message(digest)).hex()
+    ordered = tuple(by_ref[ref][0] for ref in vote.option_refs())
+    return EncryptedBallot(entry, digest, tuple(openings), ordered)
