@@ -1,0 +1,1 @@
+"""Key management: credentials, deputy cards, and (later) the trustee ceremony and decryption."""
