@@ -16,6 +16,7 @@ import argparse
 import random
 import sys
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -90,8 +91,10 @@ def _choose(vote: VoteDefinition, rng: random.Random) -> dict[str, list[str]]:
         elif vote.kind == "evaluation":
             choices[contest.id] = [rng.choices(contest.options, weights=(70, 24, 6))[0]]
         else:
-            weights = [len(contest.options) - i + 4 for i in range(len(contest.options))]
-            wanted = rng.randint(max(contest.min, contest.max - 2), contest.max)
+            # Earlier options are more popular; most deputies use (nearly) all their votes.
+            size = len(contest.options)
+            weights = [(size - i) ** 2 + size for i in range(size)]
+            wanted = contest.max if rng.random() < 0.8 else rng.randint(contest.min, contest.max)
             picked: list[str] = []
             pool, pool_weights = list(contest.options), list(weights)
             while len(picked) < wanted:
@@ -113,8 +116,20 @@ class SimulationResult:
     present: dict[str, int]
 
 
-def simulate(deputies: int = 120, seed: int = 1, trustees: int = 5, threshold: int = 3) -> SimulationResult:
-    """Run the whole meeting in memory and return its log (see the module docstring)."""
+def simulate(
+    deputies: int = 120,
+    seed: int = 1,
+    trustees: int = 5,
+    threshold: int = 3,
+    *,
+    votes_json: list[dict[str, Any]] | None = None,
+    turnout: float = 0.97,
+    spoil: bool = True,
+) -> SimulationResult:
+    """Run the whole meeting in memory and return its log (see the module docstring).
+
+    ``votes_json`` replaces the five-vote :func:`agenda` (benchmarks use one large selection).
+    """
     rng = random.Random(seed)
     meeting_id = f"sim-{seed}"
     log = MemoryLog(Ed25519PrivateKey.generate())
@@ -137,7 +152,7 @@ def simulate(deputies: int = 120, seed: int = 1, trustees: int = 5, threshold: i
     meeting = parse_meeting(meeting_entry)
     keys = [Ed25519PrivateKey.generate() for _ in range(deputies)]
     log.append({"type": "credentials", "add": sorted(_public_bytes(k).hex() for k in keys), "revoke": []})
-    votes = [parse_vote(entry) for entry in agenda()]
+    votes = [parse_vote(entry) for entry in (votes_json if votes_json is not None else agenda())]
     for vote in votes:
         log.append(vote.entry)
     log.publish_sth()
@@ -148,13 +163,13 @@ def simulate(deputies: int = 120, seed: int = 1, trustees: int = 5, threshold: i
     for position, vote in enumerate(votes):
         log.append({"type": "open", "vote_id": vote.vote_id, "at": utc_now(), "present": len(checked_in)})
         present[vote.vote_id] = len(checked_in)
-        voters = rng.sample(checked_in, k=max(1, round(len(checked_in) * 0.97)))
+        voters = rng.sample(checked_in, k=max(1, round(len(checked_in) * turnout)))
         counted: dict[bytes, tuple[Ciphertext, ...]] = {}
         logged = 0
         for turn, deputy in enumerate(voters):
             key = keys[deputy]
             rounds = 2 if vote.recast and turn % 20 == 0 else 1
-            if position == 0 and turn == 0:
+            if spoil and position == 0 and turn == 0:
                 challenged = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, _choose(vote, rng))
                 log.append(challenged.spoiled_entry())
             for _ in range(rounds):
@@ -174,7 +189,7 @@ def simulate(deputies: int = 120, seed: int = 1, trustees: int = 5, threshold: i
         result = result_entry(
             vote,
             aggregates,
-            combined.counts,
+            dict(zip(refs, combined.counts)),
             trustees=combined.trustees_used,
             counted=len(counted),
             present=len(checked_in),
@@ -193,6 +208,12 @@ def _labels(vote: VoteDefinition) -> dict[tuple[str, str], str]:
         for option in contest["options"]:
             labels[(contest["id"], option["id"])] = option.get("label", option["id"])
     return labels
+
+
+def _pad(text: str, width: int) -> str:
+    """Pad to ``width`` terminal columns, counting wide (CJK) characters as two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(0, width - used)
 
 
 def summarize(sim: SimulationResult) -> str:
@@ -221,7 +242,7 @@ def summarize(sim: SimulationResult) -> str:
         elif vote.rule["name"] == "select":
             for row in outcome["ranking"]:
                 ref = tuple(row["candidate"])
-                lines.append(f"  {labels[ref]:<16} {counts[ref]:>5}  {row['status']}")
+                lines.append(f"  {_pad(labels[ref], 28)} {counts[ref]:>5}  {row['status']}")
             lines.append(f"  elected {len(outcome['elected'])}, tied {len(outcome['tied'])}, unfilled {outcome['unfilled']}")
         else:
             for item in outcome["items"]:

@@ -34,6 +34,7 @@ from keys.cards import CARDS_PER_PAGE, render_cards_pdf, write_private_file
 from keys.credentials import check_meeting_id, issue_credentials, public_credentials
 from keys.errors import KeysError
 from keys.roster import read_roster
+from keys.trustee_cli import ceremony, decrypt
 
 #: Exit code for every expected failure (bad input, unwritable output), like click's usage errors.
 EXIT_ERROR = 2
@@ -114,6 +115,10 @@ def credentials_command(
         f"已生成 {len(issued)} 张凭证卡（{pages} 页）：{out_path}；公开凭证（{len(issued)} 个公钥）：{public_path}。"
         f"凭证卡含秘密代码，打印分发后请销毁 PDF。"
     )
+
+
+cli.add_command(ceremony)
+cli.add_command(decrypt)
 
 
 def main() -> None:

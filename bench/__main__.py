@@ -1,0 +1,26 @@
+"""``python -m bench [core] [--quick]``: run benchmarks, print tables, update docs/performance.md.
+
+``--quick`` runs a small version of each and writes nothing (a smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from bench import core
+
+BENCHES = {"core": core.main}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", choices=[*BENCHES, []][:-1] or None, help="benchmarks to run")
+    parser.add_argument("--quick", action="store_true", help="small sizes, nothing written")
+    args = parser.parse_args()
+    for name in args.names or list(BENCHES):
+        print(f"== {name} ==")
+        BENCHES[name](quick=args.quick)
+
+
+if __name__ == "__main__":
+    main()
