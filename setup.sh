@@ -19,5 +19,8 @@ fi
 
 "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-.venv/bin/python -c "import pysodium, cryptography, reportlab"
+# Put the checkout on the venv's path (what an editable install does), so `flask --app tally`,
+# `python -m ballot.verify` and `python -m keys` work from any directory.
+"$PWD/.venv/bin/python" -c 'import sysconfig, sys; open(sysconfig.get_paths()["purelib"] + "/piaojue.pth", "w").write(sys.argv[1] + "\n")' "$PWD"
+.venv/bin/python -c "import pysodium, cryptography, reportlab, ballot, keys, tally"
 echo "Set up: .venv is ready."

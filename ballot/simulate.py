@@ -18,7 +18,6 @@ import sys
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from keys.decrypt import combine_shares, partial_decrypt
 
 from ballot import demo_data, templates
 from ballot.audit import verify_record
+from ballot.clock import utc_now
 from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.encrypt import encrypt_ballot
 from ballot.hashing import canonical_json
@@ -37,11 +37,6 @@ from ballot.record import read_record, write_record
 from ballot.results import result_entry
 from ballot.vote import VoteDefinition, parse_vote
 from keys.ceremony import run_ceremony_in_memory
-
-
-def utc_now() -> str:
-    """An RFC 3339 UTC time with millisecond precision, e.g. ``2026-11-22T03:00:00.123Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -79,7 +74,7 @@ def agenda() -> list[dict[str, Any]]:
     ]
 
 
-def _choose(vote: VoteDefinition, rng: random.Random) -> dict[str, list[str]]:
+def plausible_choices(vote: VoteDefinition, rng: random.Random) -> dict[str, list[str]]:
     """A plausible deputy's choices for ``vote`` (mostly 赞成/满意, popular projects favoured)."""
     choices: dict[str, list[str]] = {}
     for contest in vote.contests:
@@ -170,10 +165,10 @@ def simulate(
             key = keys[deputy]
             rounds = 2 if vote.recast and turn % 20 == 0 else 1
             if spoil and position == 0 and turn == 0:
-                challenged = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, _choose(vote, rng))
+                challenged = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, plausible_choices(vote, rng))
                 log.append(challenged.spoiled_entry())
             for _ in range(rounds):
-                ballot = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, _choose(vote, rng))
+                ballot = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, plausible_choices(vote, rng))
                 log.append(ballot.entry)
                 logged += 1
                 counted[_public_bytes(key)] = ballot.ciphertexts  # recast: the last one counts

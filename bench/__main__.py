@@ -14,7 +14,7 @@ BENCHES = {"core": core.main}
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", choices=[*BENCHES, []][:-1] or None, help="benchmarks to run")
+    parser.add_argument("names", nargs="*", choices=list(BENCHES), help="benchmarks to run (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, nothing written")
     args = parser.parse_args()
     for name in args.names or list(BENCHES):

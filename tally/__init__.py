@@ -1,0 +1,71 @@
+"""The Piaojue tally service (Flask): meetings, check-in, ballot intake, the public log,
+receipts and threshold results, per SPEC §11. ``create_app()`` is the factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from tally.config import Config
+from tally.errors import APIError
+
+
+def database_url(app: Flask) -> str:
+    configured = app.config.get("DATABASE_URL")
+    if configured:
+        return configured
+    return f"sqlite:///{Path(app.instance_path) / 'piaojue.sqlite3'}"
+
+
+def create_app(test_config: dict[str, Any] | type | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if isinstance(test_config, dict):
+        app.config.update(test_config)
+    elif test_config is not None:
+        app.config.from_object(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+
+    from tally import db, migrations
+
+    url = database_url(app)
+    app.config["DATABASE_URL"] = url
+    db.init_app(app, url)
+    if url.startswith("sqlite") and app.config.get("AUTO_MIGRATE", True):
+        migrations.upgrade(app)
+
+    from tally.api import public, staff
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(staff.bp)
+    _register_error_handlers(app)
+
+    from tally import cli
+
+    cli.init_app(app)
+    return app
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def api_error(exc: APIError):  # type: ignore[no-untyped-def]
+        return jsonify(exc.to_json()), exc.status
+
+    @app.errorhandler(OperationalError)
+    def store_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+        # The store refused a write or a connection (disk full, database down): nothing was
+        # committed, and the client may retry the same request.
+        app.logger.error("database unavailable: %s", exc.orig)
+        return jsonify({"error": "unavailable", "message": "the ballot store is temporarily unavailable; retry"}), 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.code or 400, "bad_request")
+        return jsonify({"error": code, "message": exc.description or exc.name}), exc.code

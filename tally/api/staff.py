@@ -1,0 +1,242 @@
+"""The staff JSON API (bearer tokens; see tally.auth): clerks set meetings up, the presidium runs
+votes, trustees relay the key ceremony, auditors read the audit trail. Documented in docs/api.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from tally import db, lifecycle, results, setup
+from tally.api import json_body
+from tally.auth import actor, require
+from tally.errors import APIError
+from tally.models import AuditEvent, Credential, Deputy, Vote
+
+bp = Blueprint("staff", __name__, url_prefix="/api/staff")
+
+
+def _field(body: Any, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    if not isinstance(body, dict):
+        raise APIError("malformed", "the body must be a JSON object")
+    if name not in body:
+        if default is ...:
+            raise APIError("malformed", f"missing field {name!r}")
+        return default
+    value = body[name]
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise APIError("malformed", f"field {name!r} has the wrong type")
+    return value
+
+
+def _trustee_index(meeting_id: str) -> int:
+    """A trustee acts only as itself; a clerk may act for any trustee (``index`` in the body/query)."""
+    from flask import g
+
+    staff = g.staff
+    if staff.role == "trustee":
+        return int(staff.trustee_index)
+    raw = request.args.get("index")
+    if raw is None or not raw.isdigit():
+        raise APIError("malformed", "clerks name the trustee with ?index=N")
+    return int(raw)
+
+
+@bp.post("/meetings")
+@require("clerk")
+def create_meeting():  # type: ignore[no-untyped-def]
+    body = json_body()
+    meeting = setup.create_meeting(
+        _field(body, "meeting_id", str),
+        _field(body, "title", str),
+        _field(body, "body", str),
+        _field(body, "members", int),
+        _field(body, "quorum", str, "two_thirds"),
+        _field(body, "trustees", list),
+        _field(body, "threshold", int),
+        actor=actor(),
+    )
+    return jsonify({"meeting_id": meeting.id, "state": meeting.state}), 201
+
+
+@bp.get("/meetings/<meeting_id>")
+@require("clerk", "presidium", "auditor", "trustee")
+def meeting_status(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = setup.get_meeting(meeting_id)
+    session = db.session()
+    votes = session.scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position))
+    credentials = list(session.scalars(select(Credential).where(Credential.meeting_id == meeting_id)))
+    return jsonify(
+        {
+            "meeting_id": meeting.id,
+            "title": meeting.title,
+            "state": meeting.state,
+            "members": meeting.members,
+            "quorum": meeting.quorum,
+            "present": meeting.checkins,
+            "credentials": {
+                "registered": sum(c.state in ("pending", "registered") for c in credentials),
+                "revoked": sum(c.state == "revoked" for c in credentials),
+            },
+            "log_size": meeting.log_size,
+            "votes": [
+                {"vote_id": v.vote_id, "title": v.entry.get("title"), "kind": v.entry.get("kind"), "state": v.state,
+                 "present": v.present, "cast": v.counted}
+                for v in votes
+            ],
+            "trustees": setup.ceremony_status(meeting_id),
+        }
+    )
+
+
+@bp.post("/meetings/<meeting_id>/roster")
+@require("clerk")
+def import_roster(meeting_id: str):  # type: ignore[no-untyped-def]
+    upload = request.files.get("file")
+    if upload is not None:
+        data, filename = upload.read(), upload.filename or "roster"
+    else:
+        data, filename = request.get_data(cache=False), request.args.get("filename", "roster.csv")
+    if not data:
+        raise APIError("malformed", "send the roster file as multipart field 'file' or as the request body")
+    deputies = setup.import_roster(meeting_id, data, filename, actor=actor())
+    return jsonify({"imported": len(deputies)}), 201
+
+
+@bp.get("/meetings/<meeting_id>/roster")
+@require("clerk", "presidium")
+def roster(meeting_id: str):  # type: ignore[no-untyped-def]
+    setup.get_meeting(meeting_id)
+    rows = db.session().scalars(select(Deputy).where(Deputy.meeting_id == meeting_id).order_by(Deputy.id))
+    return jsonify({"deputies": [{"seat": d.seat, "name": d.name, "group": d.group} for d in rows]})
+
+
+@bp.post("/meetings/<meeting_id>/credentials")
+@require("clerk")
+def register_credentials(meeting_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    if isinstance(body, dict) and "meeting_id" in body and body["meeting_id"] != meeting_id:
+        raise APIError("malformed", f"creds.json is for meeting {body['meeting_id']!r}, not {meeting_id!r}")
+    count = setup.register_credentials(meeting_id, _field(body, "credentials", list), actor=actor())
+    return jsonify({"registered": count}), 201
+
+
+@bp.post("/meetings/<meeting_id>/credentials/replace")
+@require("clerk")
+def replace_credential(meeting_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    new = _field(body, "new", (str, type(None)), None)
+    setup.replace_credential(meeting_id, _field(body, "old", str), new, actor=actor())
+    return jsonify({"revoked": body["old"], "registered": new})
+
+
+@bp.post("/meetings/<meeting_id>/votes")
+@require("clerk")
+def define_vote(meeting_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    if isinstance(body, dict) and "template" in body:
+        entry = setup.vote_from_template(_field(body, "template", str), _field(body, "params", dict))
+    else:
+        entry = _field(body, "entry", dict)
+    vote = setup.define_vote(meeting_id, entry, actor=actor())
+    return jsonify({"vote_id": vote.vote_id, "vote_hash": vote.vote_hash.hex(), "entry": vote.entry}), 201
+
+
+@bp.post("/meetings/<meeting_id>/seal")
+@require("clerk")
+def seal(meeting_id: str):  # type: ignore[no-untyped-def]
+    entry = setup.seal(meeting_id, actor=actor())
+    return jsonify({"meeting": entry})
+
+
+@bp.get("/meetings/<meeting_id>/ceremony")
+@require("clerk", "trustee", "presidium")
+def ceremony_status(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = setup.get_meeting(meeting_id)
+    return jsonify(
+        {
+            "meeting_id": meeting_id,
+            "state": meeting.state,
+            "trustees": meeting.trustee_count,
+            "threshold": meeting.threshold,
+            "status": setup.ceremony_status(meeting_id),
+        }
+    )
+
+
+@bp.get("/meetings/<meeting_id>/ceremony/announcements")
+@require("clerk", "trustee")
+def get_announcements(meeting_id: str):  # type: ignore[no-untyped-def]
+    return jsonify({"announcements": setup.announcements(meeting_id)})
+
+
+@bp.post("/meetings/<meeting_id>/ceremony/announcements")
+@require("trustee", "clerk")
+def post_announcement(meeting_id: str):  # type: ignore[no-untyped-def]
+    setup.post_announcement(meeting_id, _trustee_index(meeting_id), json_body(), actor=actor())
+    return jsonify({"ok": True}), 201
+
+
+@bp.get("/meetings/<meeting_id>/ceremony/messages")
+@require("trustee", "clerk")
+def get_messages(meeting_id: str):  # type: ignore[no-untyped-def]
+    return jsonify({"messages": setup.messages_for(meeting_id, _trustee_index(meeting_id))})
+
+
+@bp.post("/meetings/<meeting_id>/ceremony/messages")
+@require("trustee", "clerk")
+def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    count = setup.post_messages(meeting_id, _trustee_index(meeting_id), _field(body, "messages", list), actor=actor())
+    return jsonify({"relayed": count}), 201
+
+
+@bp.post("/meetings/<meeting_id>/ceremony/confirm")
+@require("trustee", "clerk")
+def confirm(meeting_id: str):  # type: ignore[no-untyped-def]
+    body = json_body()
+    setup.confirm_trustee(
+        meeting_id, _trustee_index(meeting_id), _field(body, "ok", bool), _field(body, "complaint", (str, type(None)), None),
+        actor=actor(),
+    )
+    return jsonify({"ok": True})
+
+
+@bp.post("/meetings/<meeting_id>/votes/<vote_id>/open")
+@require("presidium", "clerk")
+def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    body = json_body() if request.get_data() else {}
+    vote = lifecycle.open_vote(
+        meeting_id, vote_id, actor=actor(), duration_seconds=_field(body, "duration", (int, type(None)), None)
+    )
+    return jsonify({"vote_id": vote.vote_id, "state": vote.state, "present": vote.present})
+
+
+@bp.post("/meetings/<meeting_id>/votes/<vote_id>/close")
+@require("presidium", "clerk")
+def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
+    return jsonify({"vote_id": vote.vote_id, "state": vote.state, "ballots": vote.ballots_logged})
+
+
+@bp.post("/meetings/<meeting_id>/votes/<vote_id>/publish")
+@require("presidium", "clerk")
+def publish(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(results.publish(meeting_id, vote_id, actor=actor()))
+
+
+@bp.get("/meetings/<meeting_id>/audit")
+@require("auditor", "clerk", "presidium")
+def audit_trail(meeting_id: str):  # type: ignore[no-untyped-def]
+    setup.get_meeting(meeting_id)
+    rows = db.session().scalars(
+        select(AuditEvent).where(AuditEvent.meeting_id == meeting_id).order_by(AuditEvent.id)
+    )
+    return jsonify(
+        {
+            "events": [
+                {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail} for e in rows
+            ]
+        }
+    )

@@ -1,0 +1,65 @@
+"""Check-in (SPEC §11): a deputy's tablet proves the credential and names the seat.
+
+The signature is ``Ed25519-Sign(credential key, "piaojue/1/checkin" ‖ Q ‖ seat)``. A credential
+counts toward ``present`` once, whatever seat it checks in from; repeating is harmless. Each new
+check-in gets the next ``checkin_order``, and a vote opened with ``present = n`` admits exactly the
+credentials with order ≤ n (SPEC §5: a later arrival votes from the next vote on). If the meeting
+has a roster, the seat must be one of its seats.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select
+
+from ballot.errors import EncodingError
+from ballot.hashing import hex_bytes
+from keys.credentials import checkin_message
+from tally import context, db
+from tally.errors import APIError
+from tally.models import Credential, Deputy, utcnow
+
+MAX_SEAT = 32
+
+
+def check_in(meeting_id: str, body: Any) -> dict[str, int]:
+    meeting = context.sealed_meeting(meeting_id)
+    if not isinstance(body, dict) or set(body) != {"credential", "seat", "signature"}:
+        raise APIError("malformed", "check-in needs exactly credential, seat and signature")
+    seat = body["seat"]
+    if not isinstance(seat, str) or not seat or len(seat) > MAX_SEAT:
+        raise APIError("malformed", f"seat must be a non-empty string of at most {MAX_SEAT} characters")
+    try:
+        credential = hex_bytes(body["credential"], 32, where="credential")
+        signature = hex_bytes(body["signature"], 64, where="signature")
+    except EncodingError as exc:
+        raise APIError("malformed", str(exc)) from None
+    try:
+        Ed25519PublicKey.from_public_bytes(credential).verify(signature, checkin_message(meeting.hash, seat))
+    except (InvalidSignature, ValueError):
+        raise APIError("bad_signature", "the check-in signature does not verify") from None
+    session = db.session()
+    has_roster = session.scalar(select(func.count()).select_from(Deputy).where(Deputy.meeting_id == meeting_id))
+    if has_roster and session.scalar(
+        select(Deputy.id).where(Deputy.meeting_id == meeting_id, Deputy.seat == seat)
+    ) is None:
+        raise APIError("unknown_seat", f"seat {seat!r} is not in the meeting's roster", 404)
+    session.rollback()
+    with db.locked_meeting(meeting_id) as (locked, row):
+        stored = locked.scalar(
+            select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential.hex())
+        )
+        if stored is None or stored.state == "pending":
+            raise APIError("unknown_credential", "this credential is not registered for the meeting", 403)
+        if stored.state == "revoked":
+            raise APIError("revoked_credential", "this credential has been revoked", 403)
+        if stored.checkin_order is None:
+            row.checkins += 1
+            stored.checkin_order = row.checkins
+            stored.seat = seat
+            stored.checked_in_at = utcnow()
+        present = row.checkins
+    return {"present": present}

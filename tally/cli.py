@@ -1,0 +1,246 @@
+"""Clerk and automation commands: ``flask --app tally …`` (docs/clerk-cli.md).
+
+The commands named in issue #3 exist exactly as named: ``demo``, ``vote open``, ``vote close``,
+``vote tally``, ``record``. Errors print one line and exit with status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from ballot.errors import PiaojueError
+from ballot.hashing import parse_json
+from tally import auth, demo, export, lifecycle, migrations, results, setup
+from tally.errors import APIError
+
+CLI_ACTOR = "clerk:cli"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _run(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except APIError as exc:
+        _fail(f"{exc.message} [{exc.code}]")
+    except PiaojueError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{exc.filename}: {exc.strerror}")
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return parse_json(Path(path).read_bytes(), where=path)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror}")
+    except PiaojueError as exc:
+        _fail(str(exc))
+
+
+db_cli = AppGroup("db", help="Database schema.")
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema to the latest migration."""
+    migrations.upgrade(current_app)
+    click.echo("database is up to date")
+
+
+meeting_cli = AppGroup("meeting", help="Create and seal meetings.")
+
+
+@meeting_cli.command("create")
+@click.argument("meeting_id")
+@click.option("--title", required=True)
+@click.option("--body", "body_name", required=True, help="e.g. 某市人民代表大会")
+@click.option("--members", type=int, required=True, help="全体组成人员 / 全体代表 (the majority base)")
+@click.option("--quorum", type=click.Choice(["two_thirds", "majority"]), default="two_thirds")
+@click.option("--trustee", "trustees", multiple=True, required=True, help="a trustee's name (repeat)")
+@click.option("--threshold", type=int, required=True)
+def meeting_create(meeting_id: str, title: str, body_name: str, members: int, quorum: str,
+                   trustees: tuple[str, ...], threshold: int) -> None:
+    """Create a meeting (state: setup)."""
+    _run(lambda: setup.create_meeting(meeting_id, title, body_name, members, quorum, list(trustees), threshold,
+                                      actor=CLI_ACTOR))
+    click.echo(f"meeting {meeting_id} created; next: roster, credentials, votes, key ceremony, seal")
+
+
+@meeting_cli.command("seal")
+@click.argument("meeting_id")
+def meeting_seal(meeting_id: str) -> None:
+    """Write the §6.3 meeting entry and start the log (the ceremony must be complete)."""
+    entry = _run(lambda: setup.seal(meeting_id, actor=CLI_ACTOR))
+    click.echo(f"meeting {meeting_id} sealed; joint public key {entry['public_key']}")
+
+
+@meeting_cli.command("status")
+@click.argument("meeting_id")
+def meeting_status(meeting_id: str) -> None:
+    """The setup and ceremony status of a meeting."""
+    meeting = _run(lambda: setup.get_meeting(meeting_id))
+    click.echo(f"{meeting.id}: {meeting.title} [{meeting.state}], present {meeting.checkins}/{meeting.members}")
+    for row in setup.ceremony_status(meeting_id):
+        click.echo(f"  trustee {row['index']} {row['name']}: announced={row['announced']} dealt={row['dealt']} "
+                   f"confirmed={row['confirmed']}" + (f" complaint: {row['complaint']}" if row["complaint"] else ""))
+
+
+@click.command("roster")
+@click.argument("meeting_id")
+@click.argument("roster_file", type=click.Path(exists=True, dir_okay=False))
+def roster_import(meeting_id: str, roster_file: str) -> None:
+    """Import the roster (CSV or XLSX with 座位号/姓名/代表团 headers)."""
+    data = Path(roster_file).read_bytes()
+    deputies = _run(lambda: setup.import_roster(meeting_id, data, Path(roster_file).name, actor=CLI_ACTOR))
+    click.echo(f"imported {len(deputies)} deputies")
+
+
+credentials_cli = AppGroup("credentials", help="Register and replace credentials.")
+
+
+@credentials_cli.command("register")
+@click.argument("meeting_id")
+@click.argument("creds_json", type=click.Path(exists=True, dir_okay=False))
+def credentials_register(meeting_id: str, creds_json: str) -> None:
+    """Register the public keys in creds.json (from ``python -m keys credentials``)."""
+    data = _read_json(creds_json)
+    if not isinstance(data, dict) or data.get("meeting_id") != meeting_id:
+        _fail(f"{creds_json} is not a creds.json for meeting {meeting_id}")
+    count = _run(lambda: setup.register_credentials(meeting_id, data.get("credentials"), actor=CLI_ACTOR))
+    click.echo(f"registered {count} credentials")
+
+
+@credentials_cli.command("replace")
+@click.argument("meeting_id")
+@click.argument("old")
+@click.argument("new", required=False)
+def credentials_replace(meeting_id: str, old: str, new: str | None) -> None:
+    """Revoke a lost card's credential OLD, registering NEW in its place if given."""
+    _run(lambda: setup.replace_credential(meeting_id, old, new, actor=CLI_ACTOR))
+    click.echo("revoked" + (" and replaced" if new else ""))
+
+
+vote_cli = AppGroup("vote", help="Define, open, close and tally votes.")
+
+
+@vote_cli.command("define")
+@click.argument("meeting_id")
+@click.argument("vote_json", type=click.Path(exists=True, dir_okay=False))
+def vote_define(meeting_id: str, vote_json: str) -> None:
+    """Add a vote: a §4.1 entry, or {"template": KIND, "params": {...}}."""
+    data = _read_json(vote_json)
+    if isinstance(data, dict) and "template" in data:
+        entry = _run(lambda: setup.vote_from_template(data["template"], data.get("params")))
+    else:
+        entry = data
+    vote = _run(lambda: setup.define_vote(meeting_id, entry, actor=CLI_ACTOR))
+    click.echo(f"vote {vote.vote_id} defined ({entry['kind']}); vote hash {vote.vote_hash.hex()}")
+
+
+@vote_cli.command("open")
+@click.argument("meeting_id")
+@click.argument("vote_id")
+@click.option("--duration", type=int, default=None, help="seconds until it closes (shown as a countdown)")
+def vote_open(meeting_id: str, vote_id: str, duration: int | None) -> None:
+    """Open a vote, snapshotting the check-ins as ``present``."""
+    vote = _run(lambda: lifecycle.open_vote(meeting_id, vote_id, actor=CLI_ACTOR, duration_seconds=duration))
+    click.echo(f"vote {vote_id} open; present {vote.present}")
+
+
+@vote_cli.command("close")
+@click.argument("meeting_id")
+@click.argument("vote_id")
+def vote_close(meeting_id: str, vote_id: str) -> None:
+    """Close a vote."""
+    vote = _run(lambda: lifecycle.close_vote(meeting_id, vote_id, actor=CLI_ACTOR))
+    click.echo(f"vote {vote_id} closed; {vote.ballots_logged} ballots logged, {vote.counted} count")
+
+
+@vote_cli.command("tally")
+@click.argument("meeting_id")
+@click.argument("vote_id")
+def vote_tally(meeting_id: str, vote_id: str) -> None:
+    """Decrypt and publish. In a demo meeting the demo trustees decrypt; otherwise report which
+    trustees have posted shares, and publish once ``threshold`` have."""
+    meeting = _run(lambda: setup.get_meeting(meeting_id))
+    if meeting.is_demo:
+        _run(lambda: demo.demo_tally(meeting_id, vote_id))
+    status = _run(lambda: results.decryption_status(meeting_id, vote_id))
+    if status["state"] == "closed" and len(status["posted"]) >= status["threshold"]:
+        _run(lambda: results.publish(meeting_id, vote_id, actor=CLI_ACTOR))
+        status = results.decryption_status(meeting_id, vote_id)
+    click.echo(f"vote {vote_id}: {status['state']}; shares from trustees {status['posted']}, "
+               f"threshold {status['threshold']}; missing {status['missing']}")
+    if status["state"] == "published":
+        result = results.published_result(meeting_id, vote_id)
+        click.echo(json.dumps(result["outcome"], ensure_ascii=False))
+    elif status["state"] == "closed":
+        needed = status["threshold"] - len(status["posted"])
+        click.echo(f"waiting for {needed} more trustee share(s): trustees run "
+                   f"`python -m keys decrypt --server URL --meeting {meeting_id} --vote {vote_id} --state FILE`")
+
+
+@click.command("record")
+@click.argument("meeting_id")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.zip")
+def record(meeting_id: str, out: str) -> None:
+    """Write the meeting's election record (SPEC §8) as a zip."""
+    _run(lambda: setup.get_meeting(meeting_id))
+    path = _run(lambda: export.write_record_zip(meeting_id, out))
+    click.echo(f"record written to {path}")
+
+
+@click.command("staff")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(auth.ROLES)), required=True)
+@click.option("--meeting", "meeting_id", default=None, help="a trustee's meeting")
+@click.option("--trustee", "trustee_index", type=int, default=None, help="a trustee's index")
+def staff(name: str, role: str, meeting_id: str | None, trustee_index: int | None) -> None:
+    """Create a staff API token (printed once)."""
+    token = _run(lambda: auth.create_token(name, role, meeting_id=meeting_id, trustee_index=trustee_index))
+    click.echo(token)
+
+
+@click.command("demo")
+@click.option("--deputies", type=int, default=386, show_default=True)
+@click.option("--codes", "codes_file", required=True, type=click.Path(dir_okay=False),
+              help="where to write the deputies' credential codes (JSON)")
+@click.option("--meeting", "meeting_id", default=None, help="meeting id (default demo-YYYYMMDD-HHMMSS)")
+@click.option("--simulate", is_flag=True, help="also check in, vote, close, decrypt and publish every vote")
+@click.option("--record", "record_path", default=None, type=click.Path(dir_okay=False),
+              help="with --simulate: where to write the record zip (default instance/<meeting>-record.zip)")
+@click.option("--seed", type=int, default=0, show_default=True)
+def demo_command(deputies: int, codes_file: str, meeting_id: str | None, simulate: bool,
+                 record_path: str | None, seed: int) -> None:
+    """Set up a realistic demo meeting (real crypto) and write its credential codes."""
+    if not 1 <= deputies <= 5000:
+        _fail("--deputies must be from 1 to 5000")
+    meeting_id = meeting_id or datetime.now().strftime("demo-%Y%m%d-%H%M%S")
+    people = _run(lambda: demo.create_demo(meeting_id, deputies, seed=seed))
+    demo.write_codes(codes_file, meeting_id, people)
+    click.echo(f"demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes pending")
+    click.echo(f"credential codes: {codes_file}")
+    if simulate:
+        _run(lambda: demo.simulate_session(meeting_id, people, seed=seed))
+        target = record_path or str(Path(current_app.instance_path) / f"{meeting_id}-record.zip")
+        export.write_record_zip(meeting_id, target)
+        click.echo(f"simulated the session; record: {target}")
+        click.echo(f"verify it: python -m ballot.verify {target}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_cli, meeting_cli, roster_import, credentials_cli, vote_cli, record, staff, demo_command):
+        app.cli.add_command(command)
+

@@ -1,0 +1,212 @@
+"""Ballot and spoiled-ballot intake (SPEC §4.3, §4.4, §5, §11), in one transaction:
+
+1. schema and size (the request size limit is Flask's ``MAX_CONTENT_LENGTH``: ``too_large``);
+2. §4.3 verification (proofs and signature), outside the lock, so that verification of
+   concurrent ballots runs in parallel;
+3. under the meeting's lock: credential registered, not revoked, and checked in before the vote
+   opened (``checkin_order ≤ present``);
+4. the vote is open;
+5. §5: a second ballot from a credential is ``already_voted`` unless the vote allows recasts,
+   in which case the earlier one stops counting and is subtracted from the aggregate;
+6. append the ballot entry; 7. update the running aggregate; 8. commit (with a signed tree head);
+9. the receipt, with an inclusion proof against that tree head.
+
+A rejected ballot raises :class:`~tally.errors.APIError` with the SPEC §11 code and appends
+nothing. The same ballot posted twice gets the same receipt (``created`` is False).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from ballot.ballot import ballot_hash, display_tracker, verify_ballot
+from ballot.elgamal import Ciphertext
+from ballot.errors import BallotError, EncodingError
+from ballot.group import Point
+from ballot.hashing import canonical_json, parse_json
+from ballot.receipt import make_receipt
+from ballot.spoiled import verify_spoiled
+from tally import context, db, logstore
+from tally.errors import APIError
+from tally.models import CastBallot, Credential, LogEntry, Vote
+from tally.receipts import find_ballot, original_receipt
+
+STATUS = {
+    "malformed": 400,
+    "bad_signature": 400,
+    "invalid_proof": 400,
+    "unknown_vote": 404,
+    "unknown_credential": 403,
+    "revoked_credential": 403,
+    "not_checked_in": 403,
+    "vote_not_open": 409,
+    "already_voted": 409,
+    "too_large": 413,
+}
+
+
+def rejection(code: str, message: str, **extra: Any) -> APIError:
+    return APIError(code, message, STATUS[code], **extra)
+
+
+@dataclass
+class Accepted:
+    receipt: dict[str, Any]
+    created: bool
+
+
+def _aggregate_points(vote: Vote, size: int) -> list[Ciphertext]:
+    if vote.aggregate is None:
+        return [Ciphertext.zero() for _ in range(size)]
+    return [Ciphertext(Point._trusted(bytes.fromhex(a)), Point._trusted(bytes.fromhex(b))) for a, b in vote.aggregate]
+
+
+def _selection_ciphertexts(entry: dict[str, Any]) -> list[Ciphertext]:
+    """The ciphertexts of a ballot already logged (so already verified), in vote order."""
+    return [
+        Ciphertext(Point._trusted(bytes.fromhex(s["alpha"])), Point._trusted(bytes.fromhex(s["beta"])))
+        for contest in entry["contests"]
+        for s in contest["selections"]
+    ]
+
+
+def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
+    if credential is None:
+        raise rejection("unknown_credential", "this credential is not registered for the meeting")
+    if credential.state == "revoked":
+        raise rejection("revoked_credential", "this credential has been revoked (a replacement card was issued)")
+    if credential.state != "registered":
+        raise rejection("unknown_credential", "this credential is not registered for the meeting")
+    if credential.checkin_order is None or vote.present is None or credential.checkin_order > vote.present:
+        raise rejection(
+            "not_checked_in", "this credential was not checked in when the vote opened; it may vote from the next vote"
+        )
+    return credential
+
+
+def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
+    meeting = context.sealed_meeting(meeting_id)
+    definition = context.vote_definition(meeting_id, vote_id)
+    if not isinstance(body, dict):
+        raise rejection("malformed", "a ballot is a JSON object")
+    try:
+        digest = ballot_hash(body)
+    except EncodingError as exc:
+        raise rejection("malformed", str(exc)) from None
+    existing = find_ballot(meeting_id, digest)
+    if existing is not None:
+        return _repeat(meeting_id, existing, body)
+    try:
+        verified = verify_ballot(body, definition, meeting.hash, meeting.public_key)
+    except BallotError as exc:
+        raise rejection(exc.code, exc.message, where=exc.where) from None
+    if any(ct.alpha.is_identity() for ct in verified.ciphertexts):
+        # SPEC §2 nonces are in [1, ℓ); α = identity would reveal the selection (docs/spec-notes.md).
+        raise rejection("malformed", "a selection was encrypted with a zero nonce (α is the identity)")
+    credential_hex = verified.credential.hex()
+    db.session().rollback()  # end the read transaction before taking the write lock
+
+    with logstore.writing(meeting_id) as log:
+        session = log.session
+        again = session.scalar(
+            select(CastBallot).where(CastBallot.meeting_id == meeting_id, CastBallot.ballot_hash == digest)
+        )
+        if again is not None:  # the same ballot won a race with itself
+            repeat = again
+        else:
+            repeat = None
+            vote = session.get(Vote, (meeting_id, vote_id))
+            assert vote is not None
+            credential = session.scalar(
+                select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential_hex)
+            )
+            _check_credential(credential, vote)
+            if vote.state != "open":
+                raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
+            previous = session.scalar(
+                select(CastBallot).where(
+                    CastBallot.meeting_id == meeting_id,
+                    CastBallot.vote_id == vote_id,
+                    CastBallot.credential == credential_hex,
+                    CastBallot.counts.is_(True),
+                )
+            )
+            aggregate = _aggregate_points(vote, len(verified.ciphertexts))
+            if previous is not None:
+                if not definition.recast:
+                    raise rejection("already_voted", "this credential has already voted in this vote")
+                old = session.scalar(
+                    select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == previous.leaf_index)
+                )
+                for i, ct in enumerate(_selection_ciphertexts(parse_json(old))):
+                    aggregate[i] = Ciphertext(aggregate[i].alpha - ct.alpha, aggregate[i].beta - ct.beta)
+                previous.counts = False
+                vote.counted -= 1
+            leaf_index = log.append(body)
+            for i, ct in enumerate(verified.ciphertexts):
+                aggregate[i] = aggregate[i] + ct
+            vote.aggregate = [[ct.alpha.hex(), ct.beta.hex()] for ct in aggregate]
+            vote.ballots_logged += 1
+            vote.counted += 1
+            head = log.sign_tree_head()
+            row = CastBallot(
+                meeting_id=meeting_id,
+                vote_id=vote_id,
+                credential=credential_hex,
+                ballot_hash=digest,
+                leaf_index=leaf_index,
+                tree_head_id=head.id,
+                counts=True,
+            )
+            session.add(row)
+            receipt = make_receipt(
+                meeting_id, vote_id, digest, display_tracker(digest), leaf_index, logstore.sth_json(head),
+                log.tree.inclusion_proof(leaf_index, head.tree_size),
+            )
+    if repeat is not None:
+        return _repeat(meeting_id, repeat, body)
+    return Accepted(receipt, True)
+
+
+def _repeat(meeting_id: str, row: CastBallot, body: dict[str, Any]) -> Accepted:
+    """The ballot with this hash is logged: the same bytes get the same receipt (SPEC §11)."""
+    logged = db.session().scalar(
+        select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == row.leaf_index)
+    )
+    try:
+        same = logged == canonical_json(body)
+    except EncodingError:
+        same = False
+    if not same:
+        raise rejection("already_voted", "a different ballot with this hash is already logged")
+    return Accepted(original_receipt(meeting_id, row), False)
+
+
+def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
+    """Log a §4.4 spoiled ballot (the Benaloh challenge) while the vote is open."""
+    meeting = context.sealed_meeting(meeting_id)
+    definition = context.vote_definition(meeting_id, vote_id)
+    if not isinstance(body, dict) or "type" in body:
+        raise rejection("malformed", "the body is a §4.4 spoiled entry without \"type\"")
+    entry = {"type": "spoiled", **body}
+    try:
+        verified = verify_spoiled(entry, definition, meeting.hash, meeting.public_key)
+    except BallotError as exc:
+        raise rejection(exc.code, exc.message, where=exc.where) from None
+    credential_hex = verified.credential.hex()
+    db.session().rollback()
+    with logstore.writing(meeting_id) as log:
+        vote = log.session.get(Vote, (meeting_id, vote_id))
+        assert vote is not None
+        credential = log.session.scalar(
+            select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential_hex)
+        )
+        if credential is None or credential.state != "registered":
+            raise rejection("unknown_credential", "spoiled ballots come from registered credentials")
+        if vote.state != "open":
+            raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
+        index = log.append(entry)
+    return {"leaf_index": index, "ballot_hash": verified.hash.hex(), "tracker": display_tracker(verified.hash)}

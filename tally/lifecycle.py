@@ -1,0 +1,63 @@
+"""Opening and closing votes (SPEC §5, §7 ``open`` and ``close`` entries).
+
+Opening snapshots ``present`` (the check-ins so far) into the ``open`` entry; only those
+credentials may vote. At most one vote is open at a time, so every tablet shows one ballot
+(docs/spec-notes.md). Closing logs how many ballot entries the vote received.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import select
+
+from ballot.clock import utc_now
+from tally import logstore
+from tally.audit_trail import record_event
+from tally.errors import APIError, conflict, not_found
+from tally.models import Vote
+
+MAX_DURATION = 24 * 3600
+
+
+def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: int | None = None) -> Vote:
+    if duration_seconds is not None and (
+        not isinstance(duration_seconds, int) or isinstance(duration_seconds, bool)
+        or not 1 <= duration_seconds <= MAX_DURATION
+    ):
+        raise APIError("malformed", f"duration must be 1 to {MAX_DURATION} seconds")
+    with logstore.writing(meeting_id) as log:
+        if log.meeting.state != "sealed":
+            raise conflict("not_sealed", "seal the meeting before opening votes")
+        vote = log.session.get(Vote, (meeting_id, vote_id))
+        if vote is None:
+            raise not_found(f"vote {vote_id!r}")
+        if vote.state != "pending":
+            raise conflict("vote_not_pending", f"vote {vote_id!r} is {vote.state}; a vote opens once")
+        already = log.session.scalar(select(Vote.vote_id).where(Vote.meeting_id == meeting_id, Vote.state == "open"))
+        if already is not None:
+            raise conflict("another_vote_open", f"close vote {already!r} first")
+        present = log.meeting.checkins
+        log.append({"type": "open", "vote_id": vote_id, "at": utc_now(), "present": present})
+        vote.state = "open"
+        vote.present = present
+        vote.closes_at = (
+            datetime.now(timezone.utc) + timedelta(seconds=duration_seconds) if duration_seconds else None
+        )
+        record_event(actor, "vote.open", meeting_id, {"vote_id": vote_id, "present": present}, session=log.session)
+    return vote
+
+
+def close_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
+    with logstore.writing(meeting_id) as log:
+        vote = log.session.get(Vote, (meeting_id, vote_id))
+        if vote is None:
+            raise not_found(f"vote {vote_id!r}")
+        if vote.state != "open":
+            raise conflict("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
+        log.append({"type": "close", "vote_id": vote_id, "at": utc_now(), "ballots": vote.ballots_logged})
+        vote.state = "closed"
+        vote.closes_at = None
+        record_event(actor, "vote.close", meeting_id, {"vote_id": vote_id, "ballots": vote.ballots_logged},
+                     session=log.session)
+    return vote

@@ -1,0 +1,154 @@
+"""The append-only meeting log (SPEC §7) in the database, with a Merkle tree cache per process.
+
+All appends go through :func:`writing`, which holds the meeting's lock (tally.db.locked_meeting),
+brings this process's cached :class:`~ballot.log.MerkleTree` up to date with the database, and
+gives a :class:`LogWriter`. Entry indices are ``meeting.log_size, log_size + 1, …``: no gaps, never
+shared (the primary key ``(meeting_id, idx)`` would refuse a duplicate). If the transaction fails,
+the cached tree is dropped and rebuilt from the database next time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ballot.hashing import canonical_json
+from ballot.log import MerkleTree, leaf_hash, sign_sth
+from tally import db
+from tally.logkeys import open_log_key
+from tally.models import LogEntry, Meeting, TreeHead
+
+_trees: dict[str, MerkleTree] = {}
+_trees_guard = threading.Lock()
+
+
+def _synced_tree(db_session: Session, meeting_id: str, size: int) -> MerkleTree:
+    """This process's tree for the meeting, holding exactly the first ``size`` committed entries."""
+    tree = _trees.get(meeting_id)
+    if tree is not None and tree.size > size:
+        tree = None
+    if tree is not None and tree.size > 0:
+        last = db_session.scalar(
+            select(LogEntry.leaf_hash).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == tree.size - 1)
+        )
+        if last != tree.leaf_hash(tree.size - 1):
+            tree = None
+    if tree is None:
+        tree = MerkleTree()
+    if tree.size < size:
+        rows = db_session.scalars(
+            select(LogEntry.leaf_hash)
+            .where(LogEntry.meeting_id == meeting_id, LogEntry.idx >= tree.size, LogEntry.idx < size)
+            .order_by(LogEntry.idx)
+        )
+        tree.extend(rows)
+    if tree.size != size:
+        raise RuntimeError(f"log of meeting {meeting_id} has a gap: {tree.size} leaves for size {size}")
+    with _trees_guard:
+        _trees[meeting_id] = tree
+    return tree
+
+
+def forget(meeting_id: str) -> None:
+    with _trees_guard:
+        _trees.pop(meeting_id, None)
+
+
+@dataclass
+class LogWriter:
+    """Appends entries and signs tree heads inside one locked transaction."""
+
+    session: Session
+    meeting: Meeting
+    tree: MerkleTree
+    _log_key: Ed25519PrivateKey | None = None
+    _unsigned: bool = False
+
+    def append(self, entry: dict[str, Any]) -> int:
+        data = canonical_json(entry)
+        index = self.meeting.log_size
+        digest = leaf_hash(data)
+        self.session.add(
+            LogEntry(
+                meeting_id=self.meeting.id,
+                idx=index,
+                type=entry["type"],
+                vote_id=entry.get("vote_id"),
+                data=data,
+                leaf_hash=digest,
+            )
+        )
+        self.meeting.log_size = index + 1
+        self.tree.append(digest)
+        self._unsigned = True
+        return index
+
+    def sign_tree_head(self) -> TreeHead:
+        """Sign the current tree (SPEC §7) and store the STH."""
+        if self._log_key is None:
+            self._log_key = open_log_key(self.meeting.id, self.meeting.log_private_key_sealed)
+        size = self.tree.size
+        sth = sign_sth(self._log_key, size, self.tree.root(size), int(time.time() * 1000))
+        head = TreeHead(
+            meeting_id=self.meeting.id,
+            tree_size=size,
+            root=bytes.fromhex(sth["root"]),
+            timestamp=sth["timestamp"],
+            signature=bytes.fromhex(sth["signature"]),
+        )
+        self.session.add(head)
+        self.session.flush()
+        self._unsigned = False
+        return head
+
+
+@contextmanager
+def writing(meeting_id: str) -> Iterator[LogWriter]:
+    """Lock the meeting and yield a :class:`LogWriter`; commit when the block succeeds.
+
+    If the block appended entries after its last signed tree head, one is signed before commit,
+    so the latest STH always covers the whole log.
+    """
+    try:
+        with db.locked_meeting(meeting_id) as (db_session, meeting):
+            tree = _synced_tree(db_session, meeting_id, meeting.log_size)
+            writer = LogWriter(db_session, meeting, tree)
+            yield writer
+            if writer._unsigned:  # every committed log state has a signed tree head
+                writer.sign_tree_head()
+    except BaseException:
+        forget(meeting_id)
+        raise
+
+
+@contextmanager
+def reading(meeting_id: str) -> Iterator[MerkleTree]:
+    """This process's tree of every committed entry, under the meeting's process lock.
+
+    A fresh session reads the log size, so a request's older snapshot cannot shrink the cache.
+    """
+    with db.process_lock(meeting_id), db.new_session() as db_session:
+        size = db_session.scalar(select(Meeting.log_size).where(Meeting.id == meeting_id)) or 0
+        yield _synced_tree(db_session, meeting_id, size)
+
+
+def sth_json(head: TreeHead) -> dict[str, Any]:
+    return {
+        "tree_size": head.tree_size,
+        "root": head.root.hex(),
+        "timestamp": head.timestamp,
+        "signature": head.signature.hex(),
+    }
+
+
+def latest_tree_head(db_session: Session, meeting_id: str) -> TreeHead | None:
+    return db_session.scalar(
+        select(TreeHead).where(TreeHead.meeting_id == meeting_id).order_by(TreeHead.id.desc()).limit(1)
+    )
