@@ -101,3 +101,20 @@ class EnvelopeError(KeysError):
 
 class StateFileError(KeysError):
     """A trustee state file that cannot be written, read or decrypted (SPEC §6.1)."""
+
+
+class RelayError(KeysError):
+    """A request to the tally service that failed (:mod:`keys.relay_client`).
+
+    ``status`` is the HTTP status (``None`` when no answer came: connection refused, timeout,
+    bad URL), ``code`` the service's error code (``{"error": code, "message": …}``, SPEC §11)
+    when it sent one, and ``url`` the URL that was requested.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, url: str | None = None
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.url = url
+        super().__init__(message)

@@ -22,8 +22,10 @@ def database_url(app: Flask) -> str:
     return f"sqlite:///{Path(app.instance_path) / 'piaojue.sqlite3'}"
 
 
-def create_app(test_config: dict[str, Any] | type | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict[str, Any] | type | None = None, *, instance_path: str | None = None) -> Flask:
+    """The app factory. ``test_config`` (a dict or a config class) overrides :class:`Config`;
+    ``instance_path`` moves the instance folder (the SQLite file, demo trustee files, the KEK)."""
+    app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(Config)
     if isinstance(test_config, dict):
         app.config.update(test_config)

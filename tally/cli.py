@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
@@ -98,6 +98,7 @@ def meeting_status(meeting_id: str) -> None:
 
 
 @click.command("roster")
+@with_appcontext
 @click.argument("meeting_id")
 @click.argument("roster_file", type=click.Path(exists=True, dir_okay=False))
 def roster_import(meeting_id: str, roster_file: str) -> None:
@@ -193,6 +194,7 @@ def vote_tally(meeting_id: str, vote_id: str) -> None:
 
 
 @click.command("record")
+@with_appcontext
 @click.argument("meeting_id")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.zip")
 def record(meeting_id: str, out: str) -> None:
@@ -203,6 +205,7 @@ def record(meeting_id: str, out: str) -> None:
 
 
 @click.command("staff")
+@with_appcontext
 @click.argument("name")
 @click.option("--role", type=click.Choice(list(auth.ROLES)), required=True)
 @click.option("--meeting", "meeting_id", default=None, help="a trustee's meeting")
@@ -214,6 +217,7 @@ def staff(name: str, role: str, meeting_id: str | None, trustee_index: int | Non
 
 
 @click.command("demo")
+@with_appcontext
 @click.option("--deputies", type=int, default=386, show_default=True)
 @click.option("--codes", "codes_file", required=True, type=click.Path(dir_okay=False),
               help="where to write the deputies' credential codes (JSON)")

@@ -80,7 +80,8 @@ def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
         raise rejection("revoked_credential", "this credential has been revoked (a replacement card was issued)")
     if credential.state != "registered":
         raise rejection("unknown_credential", "this credential is not registered for the meeting")
-    if credential.checkin_order is None or vote.present is None or credential.checkin_order > vote.present:
+    # Before the vote opens there is no ``present`` snapshot yet: "checked in" then means "now".
+    if credential.checkin_order is None or (vote.present is not None and credential.checkin_order > vote.present):
         raise rejection(
             "not_checked_in", "this credential was not checked in when the vote opened; it may vote from the next vote"
         )
