@@ -18,7 +18,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
-from tally import auth, demo, export, lifecycle, migrations, results, setup
+from tally import auth, context, demo, export, lifecycle, migrations, results, setup
 from tally.errors import APIError
 
 CLI_ACTOR = "clerk:cli"
@@ -199,7 +199,7 @@ def vote_tally(meeting_id: str, vote_id: str) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.zip")
 def record(meeting_id: str, out: str) -> None:
     """Write the meeting's election record (SPEC §8) as a zip."""
-    _run(lambda: setup.get_meeting(meeting_id))
+    _run(lambda: context.sealed_meeting(meeting_id))
     path = _run(lambda: export.write_record_zip(meeting_id, out))
     click.echo(f"record written to {path}")
 
