@@ -35,9 +35,10 @@ self-authenticating by its proofs. It checks the served meeting entry (its proof
 have posted shares; the result publishes itself once ``k`` have. An ``--out`` file, optional in
 server mode, keeps a copy of what was posted.
 
-``PIAOJUE_SERVER`` applies only when no offline input (``--announcements``, ``--messages``,
-``--aggregates``, ``--meeting-hash``; for ``begin``, ``--out``) is given; ``--server`` on the
-command line together with offline inputs is an error.
+``PIAOJUE_SERVER`` applies only when no offline option is given (``--announcements``,
+``--messages``, ``--aggregates``, ``--meeting-hash``; for ``begin``, ``--out``), so offline
+commands work unchanged with it set. ``--server`` on the command line together with offline
+inputs is an error (``begin --server … --out FILE`` posts and also writes the file).
 
 The passphrase of the state file is read from ``PIAOJUE_PASSPHRASE`` when set (for scripts and
 demo meetings), and otherwise prompted for without echo (twice when a new file is made).
@@ -299,7 +300,7 @@ def _announcement_from_state(parsed: TrusteeState) -> dict[str, Any]:
 
 
 def _require_all_announced(
-    client: RelayClient, parsed: TrusteeState, announcements: list[Any], status: dict[str, Any] | None, step: str
+    parsed: TrusteeState, announcements: list[Any], status: dict[str, Any] | None, step: str
 ) -> None:
     present = {a.get("index") for a in announcements if isinstance(a, dict)}
     missing = [i for i in range(1, parsed.n + 1) if i not in present]
@@ -494,7 +495,7 @@ def _deal_on_server(client: RelayClient, state_path: str, out: str | None) -> No
     meeting_id = parsed.meeting_id
     status = _ceremony_status(client, meeting_id)
     announcements = _get_announcements(client, meeting_id)
-    _require_all_announced(client, parsed, announcements, status, "deal")
+    _require_all_announced(parsed, announcements, status, "deal")
     messages = deal(state, announcements)  # checks every announcement and proof first
     already = _row(status, parsed.index).get("dealt")
     if isinstance(already, int) and not isinstance(already, bool) and already >= len(messages) > 0:
@@ -564,7 +565,7 @@ def _receive_on_server(client: RelayClient, state_path: str) -> None:
     meeting_id = parsed.meeting_id
     status = _status_or_none(client, meeting_id)
     announcements = _get_announcements(client, meeting_id)
-    _require_all_announced(client, parsed, announcements, status, "receive")
+    _require_all_announced(parsed, announcements, status, "receive")
     path = _staff(meeting_id, "ceremony", "messages")
     messages = _expect(client.get_json(path), "messages", list, f"GET {path}")
     senders = {m.get("from") for m in messages if isinstance(m, dict) and m.get("to") == parsed.index}
