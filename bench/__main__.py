@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import core
+from bench import cast, core
 
-BENCHES = {"core": core.main}
+BENCHES = {"core": core.main, "cast": cast.main}
 
 
 def main() -> None:

@@ -108,7 +108,9 @@ class RelayClient:
             try:
                 data = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
             except (TypeError, ValueError) as exc:
-                raise RelayError(f"cannot send {method} {path}: the body is not JSON ({exc})", url=url) from None
+                raise RelayError(
+                    f"cannot send {method} {path}: the body is not JSON ({exc})", url=url
+                ) from None
             headers["Content-Type"] = "application/json"
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -135,7 +137,9 @@ class RelayClient:
         except ValueError as exc:  # e.g. a header value or URL http.client refuses
             raise RelayError(f"cannot send {method} {url}: {exc}", url=url) from None
         if len(raw) > MAX_RESPONSE_BYTES:
-            raise RelayError(f"{method} {path}: the answer is larger than {MAX_RESPONSE_BYTES} bytes", url=url)
+            raise RelayError(
+                f"{method} {path}: the answer is larger than {MAX_RESPONSE_BYTES} bytes", url=url
+            )
         try:
             return parse_json(raw, where=f"{method} {path}")
         except EncodingError as exc:

@@ -197,7 +197,9 @@ def _token_option(func: F) -> F:
     )(func)
 
 
-def _server_mode(server: str | None, offline_inputs: bool, offline_hint: str, *, exclusive: bool = True) -> bool:
+def _server_mode(
+    server: str | None, offline_inputs: bool, offline_hint: str, *, exclusive: bool = True
+) -> bool:
     """Whether to use the tally service. ``PIAOJUE_SERVER`` from the environment gives way to
     offline inputs; ``--server`` on the command line with offline inputs is an error when
     ``exclusive``."""
@@ -209,7 +211,10 @@ def _server_mode(server: str | None, offline_inputs: bool, offline_hint: str, *,
             _fail(f"give either --server or {offline_hint}, not both")
     if server is None:
         if not offline_inputs:
-            _fail(f"give {offline_hint} to work with files, or --server URL (or {SERVER_ENV}) to use the tally service")
+            _fail(
+                f"give {offline_hint} to work with files, "
+                f"or --server URL (or {SERVER_ENV}) to use the tally service"
+            )
         return False
     return True
 
@@ -293,7 +298,10 @@ def _announcement_from_state(parsed: TrusteeState) -> dict[str, Any]:
         "name": parsed.name,
         "commitments": [A.hex() for A in commit(parsed.coefficients)],
         "proofs": pairs_to_json(
-            [prove_knowledge(a, parsed.meeting_id, parsed.index, j) for j, a in enumerate(parsed.coefficients)]
+            [
+                prove_knowledge(a, parsed.meeting_id, parsed.index, j)
+                for j, a in enumerate(parsed.coefficients)
+            ]
         ),
         "transport_key": public_bytes(parsed.transport_private).hex(),
     }
@@ -421,7 +429,11 @@ def _begin_on_server(
             )
         demo = bool(header.get("demo"))
         posted = next(
-            (a for a in _get_announcements(client, meeting_id) if isinstance(a, dict) and a.get("index") == index),
+            (
+                a
+                for a in _get_announcements(client, meeting_id)
+                if isinstance(a, dict) and a.get("index") == index
+            ),
             None,
         )
         if posted is not None:
@@ -447,7 +459,10 @@ def _begin_on_server(
         try:
             client.post_json(announcements_path, announcement)
         except RelayError as exc:
-            _fail(f"{exc} — the state was saved to {state_path}: run the same command again to post the announcement")
+            _fail(
+                f"{exc} — the state was saved to {state_path}: "
+                "run the same command again to post the announcement"
+            )
         verb = "posted"
     if out is not None:
         _write_json(out, announcement)
@@ -749,7 +764,10 @@ def _decrypt_on_server(
     parsed.require_complete()
     meeting_id = parsed.meeting_id if meeting_id is None else meeting_id
     if meeting_id != parsed.meeting_id:
-        _fail(f"{state_path} is trustee {parsed.index}'s state for meeting {parsed.meeting_id}, not {meeting_id}")
+        _fail(
+            f"{state_path} is trustee {parsed.index}'s state for meeting {parsed.meeting_id}, "
+            f"not {meeting_id}"
+        )
     vote_path = _public(meeting_id, "votes", quote(vote_id))
 
     # The meeting entry: its proofs, its hash Q, and this trustee's keys.
@@ -766,13 +784,20 @@ def _decrypt_on_server(
     # The vote definition and its aggregates.
     answer = client.get_json(vote_path)
     definition = parse_vote(_expect(answer, "vote", dict, f"GET {vote_path}"))
-    if definition.vote_id != vote_id or _expect(answer, "vote_hash", str, f"GET {vote_path}") != definition.hash.hex():
+    if (
+        definition.vote_id != vote_id
+        or _expect(answer, "vote_hash", str, f"GET {vote_path}") != definition.hash.hex()
+    ):
         raise RelayError(f"the server's vote {vote_id} does not match its vote_id or vote_hash")
     decryption_path = vote_path + "/decryption"
     status = client.get_json(decryption_path)
     posted = status.get("posted") if isinstance(status, dict) else None
     if isinstance(posted, list) and parsed.index in posted:
         click.echo(f"trustee {parsed.index} has already posted its share for vote {vote_id}")
+        _print_decryption(status, vote_id, client, meeting_id)
+        return
+    if isinstance(status, dict) and status.get("state") == "published":
+        click.echo(f"vote {vote_id} is already published: no share is needed from trustee {parsed.index}")
         _print_decryption(status, vote_id, client, meeting_id)
         return
     answer = client.get_json(vote_path + "/aggregates")

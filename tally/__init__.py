@@ -43,7 +43,10 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     if url.startswith("sqlite") and app.config.get("AUTO_MIGRATE", True):
         migrations.upgrade(app)
 
+    from tally import live
     from tally.api import public, staff
+
+    live.init_app(app)
 
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from ballot.errors import EncodingError
 from ballot.hashing import hex_bytes
 from keys.credentials import checkin_message
-from tally import context, db
+from tally import context, db, live
 from tally.errors import APIError
 from tally.models import Credential, Deputy, utcnow
 
@@ -62,4 +62,5 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
             stored.seat = seat
             stored.checked_in_at = utcnow()
         present = row.checkins
+    live.announce_presence(row)
     return {"present": present}

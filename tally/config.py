@@ -8,6 +8,7 @@
 | ``PIAOJUE_PUBLIC_URL`` | base URL printed in receipts' QR codes | the request's host URL |
 | ``PIAOJUE_MAX_BODY`` | largest request body in bytes | 1 MiB |
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |
+| ``SOCKETIO_MESSAGE_QUEUE`` | ``redis://127.0.0.1:6379/0``: Socket.IO events across instances and from CLI commands | none (in-process) |
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Config:
     PUBLIC_URL: str | None = os.environ.get("PIAOJUE_PUBLIC_URL")
     MAX_CONTENT_LENGTH: int = int(os.environ.get("PIAOJUE_MAX_BODY", str(1024 * 1024)))
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    SOCKETIO_MESSAGE_QUEUE: str | None = os.environ.get("SOCKETIO_MESSAGE_QUEUE")
     JSON_SORT_KEYS = False
     TESTING = False
 

@@ -29,7 +29,7 @@ from ballot.group import Point
 from ballot.hashing import canonical_json, parse_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally import context, db, logstore
+from tally import context, db, live, logstore
 from tally.errors import APIError
 from tally.models import CastBallot, Credential, LogEntry, Vote
 from tally.receipts import find_ballot, original_receipt
@@ -169,6 +169,7 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
             )
     if repeat is not None:
         return _repeat(meeting_id, repeat, body)
+    live.announce_turnout(vote)
     return Accepted(receipt, True)
 
 

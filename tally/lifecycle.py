@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from ballot.clock import utc_now
-from tally import logstore
+from tally import live, logstore
 from tally.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
 from tally.models import Vote
@@ -45,6 +45,8 @@ def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: in
             datetime.now(timezone.utc) + timedelta(seconds=duration_seconds) if duration_seconds else None
         )
         record_event(actor, "vote.open", meeting_id, {"vote_id": vote_id, "present": present}, session=log.session)
+    live.announce_vote_state(vote)
+    live.announce_turnout(vote)
     return vote
 
 
@@ -60,4 +62,5 @@ def close_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         vote.closes_at = None
         record_event(actor, "vote.close", meeting_id, {"vote_id": vote_id, "ballots": vote.ballots_logged},
                      session=log.session)
+    live.announce_vote_state(vote)
     return vote

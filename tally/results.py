@@ -18,7 +18,7 @@ from ballot.group import Point
 from ballot.hashing import parse_json
 from ballot.results import result_entry
 from keys.decrypt import combine_shares, verify_share_entry
-from tally import context, db, logstore
+from tally import context, db, live, logstore
 from tally.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
 from tally.models import LogEntry, Vote
@@ -146,6 +146,8 @@ def publish(meeting_id: str, vote_id: str, *, actor: str) -> dict[str, Any]:
         log.append(result)
         vote.state = "published"
         record_event(actor, "vote.publish", meeting_id, {"vote_id": vote_id}, session=log.session)
+    live.announce_vote_state(vote)
+    live.announce_result(meeting_id, result)
     return result
 
 

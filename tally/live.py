@@ -1,0 +1,154 @@
+"""The live channel: Socket.IO namespace ``/live`` (SPEC §11).
+
+A client emits ``join`` with ``{"meeting": mid}`` and then receives, in order, ``presence``,
+``vote_state``, ``turnout`` and ``result`` events for that meeting. On joining it is sent the
+current presence and the state of the open (or most recent) vote, so a tablet that reconnects
+catches up at once. Staff clients pass their API token in the connection's ``auth``
+(``{"token": …}``); it is checked once, at connect, and a bad token is refused.
+
+Events are emitted by the service functions after their transaction commits (check-in, open,
+close, ballot accepted, result published), from whichever process ran them: with
+``SOCKETIO_MESSAGE_QUEUE`` (Redis) set, an emit from any instance or from a CLI command reaches
+the clients of every instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_socketio import SocketIO, join_room
+from sqlalchemy import select
+
+from ballot.rules import quorum_met
+from tally import db
+from tally.models import Meeting, StaffToken, Vote
+
+NAMESPACE = "/live"
+socketio = SocketIO()
+_staff_sessions: dict[str, StaffToken] = {}
+
+
+def meeting_room(meeting_id: str) -> str:
+    return f"meeting:{meeting_id}"
+
+
+def staff_room(meeting_id: str) -> str:
+    return f"staff:{meeting_id}"
+
+
+def init_app(app: Flask) -> None:
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def _emit(event: str, payload: dict[str, Any], meeting_id: str) -> None:
+    """Broadcast to the meeting's room. A broken message queue never fails the request that
+    caused the event (the ballot is already committed); clients catch up when they rejoin."""
+    try:
+        socketio.emit(event, payload, to=meeting_room(meeting_id), namespace=NAMESPACE)
+    except Exception as exc:  # noqa: BLE001 - any transport failure (e.g. Redis down) is logged, not raised
+        current_app.logger.warning("live %s event for %s not sent: %s", event, meeting_id, exc)
+
+
+# ---------------------------------------------------------------- payloads
+
+
+def presence_payload(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "present": meeting.checkins,
+        "members": meeting.members,
+        "quorum_met": quorum_met(meeting.quorum, members=meeting.members, present=min(meeting.checkins, meeting.members)),
+    }
+
+
+def vote_state_payload(vote: Vote) -> dict[str, Any]:
+    closes_at = vote.closes_at.isoformat().replace("+00:00", "Z") if vote.closes_at else None
+    return {"vote_id": vote.vote_id, "state": vote.state, "closes_at": closes_at}
+
+
+def turnout_payload(vote: Vote) -> dict[str, Any]:
+    return {"vote_id": vote.vote_id, "cast": vote.counted, "present": vote.present or 0}
+
+
+def result_payload(result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "vote_id": result["vote_id"],
+        "tallies": [{"contest": t["contest"], "option": t["option"], "count": t["count"]} for t in result["tallies"]],
+        "outcome": result["outcome"],
+    }
+
+
+# ---------------------------------------------------------------- broadcasts (after commit)
+
+
+def announce_presence(meeting: Meeting) -> None:
+    _emit("presence", presence_payload(meeting), meeting.id)
+
+
+def announce_vote_state(vote: Vote) -> None:
+    _emit("vote_state", vote_state_payload(vote), vote.meeting_id)
+
+
+def announce_turnout(vote: Vote) -> None:
+    _emit("turnout", turnout_payload(vote), vote.meeting_id)
+
+
+def announce_result(meeting_id: str, result: dict[str, Any]) -> None:
+    _emit("result", result_payload(result), meeting_id)
+
+
+# ---------------------------------------------------------------- handlers
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth: Any = None) -> None:
+    token = auth.get("token") if isinstance(auth, dict) else None
+    if token is None:
+        return
+    if not isinstance(token, str):
+        raise ConnectionRefusedError("unauthorized")
+    digest = hashlib.sha256(token.encode()).digest()
+    staff = db.session().scalar(select(StaffToken).where(StaffToken.token_hash == digest))
+    if staff is None or staff.revoked:
+        raise ConnectionRefusedError("unauthorized")
+    db.session().expunge(staff)
+    _staff_sessions[request.sid] = staff  # type: ignore[attr-defined]
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(*_args: Any) -> None:
+    _staff_sessions.pop(request.sid, None)  # type: ignore[attr-defined]
+
+
+@socketio.on("join", namespace=NAMESPACE)
+def on_join(data: Any) -> dict[str, Any]:
+    meeting_id = data.get("meeting") if isinstance(data, dict) else None
+    session = db.session()
+    meeting = session.get(Meeting, meeting_id) if isinstance(meeting_id, str) else None
+    if meeting is None or meeting.state != "sealed":
+        return {"error": "unknown_meeting", "message": "no sealed meeting with that id"}
+    join_room(meeting_room(meeting.id))
+    staff = _staff_sessions.get(request.sid)  # type: ignore[attr-defined]
+    if staff is not None and (staff.role != "trustee" or staff.meeting_id == meeting.id):
+        join_room(staff_room(meeting.id))
+    # Catch the client up: presence, then the open vote (or the latest one that was opened).
+    socketio.emit("presence", presence_payload(meeting), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+    current = session.scalar(
+        select(Vote)
+        .where(Vote.meeting_id == meeting.id, Vote.state != "pending")
+        .order_by((Vote.state == "open").desc(), Vote.position.desc())
+        .limit(1)
+    )
+    if current is not None:
+        socketio.emit("vote_state", vote_state_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+        socketio.emit("turnout", turnout_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+    session.rollback()
+    return {"joined": meeting.id, "staff": staff is not None}
