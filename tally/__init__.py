@@ -44,12 +44,17 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
         migrations.upgrade(app)
 
     from tally import live
-    from tally.api import public, staff
+    from tally.api import demo_control, public, staff
 
     live.init_app(app)
 
+    import kiosk
+
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
+    app.register_blueprint(kiosk.bp)
+    app.register_blueprint(kiosk.receipt_bp)
+    app.register_blueprint(demo_control.bp)
     _register_error_handlers(app)
 
     from tally import cli

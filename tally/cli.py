@@ -7,6 +7,7 @@ The commands named in issue #3 exist exactly as named: ``demo``, ``vote open``, 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -244,7 +245,39 @@ def demo_command(deputies: int, codes_file: str, meeting_id: str | None, simulat
         click.echo(f"verify it: python -m ballot.verify {target}")
 
 
+@click.command("demo-serve")
+@with_appcontext
+@click.option("--deputies", type=int, default=386, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--tablets", type=int, default=3, show_default=True, help="seats to print tablet links for")
+def demo_serve(deputies: int, host: str, port: int, tablets: int) -> None:
+    """The main job: a demo meeting with real crypto, served for tablets in a browser."""
+    from keys.credentials import format_code
+    from tally import live, pairing
+
+    if not 1 <= tablets <= deputies <= 5000:
+        _fail("need 1 ≤ --tablets ≤ --deputies ≤ 5000")
+    meeting_id = datetime.now().strftime("demo-%Y%m%d-%H%M%S")
+    people = _run(lambda: demo.create_demo(meeting_id, deputies))
+    codes_file = Path(current_app.instance_path) / f"{meeting_id}-codes.json"
+    demo.write_codes(codes_file, meeting_id, people)
+    links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]])
+    base = f"http://{host}:{port}"
+    click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.\n")
+    click.echo("1. Open a tablet (one browser tab per seat) and check in with the credential code shown:")
+    for person, link in zip(people, links):
+        click.echo(f"   seat {person.seat} {person.name}: {base}/kiosk/pair/{link['code']}   code {format_code(person.code)}")
+    click.echo(f"2. Run the session (open, close, tally each vote): {base}/demo/{meeting_id}")
+    click.echo(f"3. Audit: {base}/api/meetings/{meeting_id}/record.zip  →  python -m ballot.verify RECORD.zip")
+    click.echo(f"   Every deputy's credential code: {codes_file}\n")
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)  # let socketio.run serve from inside this CLI command
+    live.socketio.run(current_app._get_current_object(), host=host, port=port,  # type: ignore[attr-defined]
+                      allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_cli, meeting_cli, roster_import, credentials_cli, vote_cli, record, staff, demo_command):
+    for command in (db_cli, meeting_cli, roster_import, credentials_cli, vote_cli, record, staff, demo_command,
+                    demo_serve):
         app.cli.add_command(command)
 

@@ -1,0 +1,59 @@
+"""Demo controls: open, close and tally the votes of a DEMO meeting from a browser page, so a
+newcomer can run a whole session alone. Refused (404) for any meeting that is not a demo."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import select
+
+from tally import db, demo, lifecycle, setup
+from tally.api import json_body
+from tally.errors import APIError, not_found
+from tally.models import Vote
+
+bp = Blueprint("demo_control", __name__, url_prefix="/demo")
+ACTOR = "demo-control"
+
+
+def _demo_meeting(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = setup.get_meeting(meeting_id)
+    if not meeting.is_demo:
+        raise not_found(f"demo meeting {meeting_id!r}")
+    return meeting
+
+
+def _votes(meeting_id: str) -> list[dict[str, object]]:
+    rows = db.session().scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position))
+    return [{"vote_id": v.vote_id, "title": v.entry["title"], "kind": v.entry["kind"], "state": v.state,
+             "cast": v.counted, "present": v.present} for v in rows]
+
+
+@bp.get("/<meeting_id>")
+def page(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = _demo_meeting(meeting_id)
+    return render_template("demo_control.html", meeting=meeting, votes=_votes(meeting_id))
+
+
+@bp.get("/<meeting_id>/state")
+def state(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = _demo_meeting(meeting_id)
+    return jsonify({"present": meeting.checkins, "members": meeting.members, "votes": _votes(meeting_id)})
+
+
+@bp.post("/<meeting_id>/step")
+def step(meeting_id: str):  # type: ignore[no-untyped-def]
+    _demo_meeting(meeting_id)
+    body = json_body()
+    action = body.get("action") if isinstance(body, dict) else None
+    vote_id = body.get("vote_id") if isinstance(body, dict) else None
+    if not isinstance(vote_id, str):
+        raise APIError("malformed", "vote_id is required")
+    if action == "open":
+        lifecycle.open_vote(meeting_id, vote_id, actor=ACTOR, duration_seconds=body.get("duration"))
+    elif action == "close":
+        lifecycle.close_vote(meeting_id, vote_id, actor=ACTOR)
+    elif action == "tally":
+        demo.demo_tally(meeting_id, vote_id)
+    else:
+        raise APIError("malformed", "action is open, close or tally")
+    return jsonify({"votes": _votes(meeting_id)})
