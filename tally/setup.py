@@ -392,7 +392,7 @@ def seal(meeting_id: str, *, actor: str) -> dict[str, Any]:
         trustees = list(session.scalars(select(Trustee).where(Trustee.meeting_id == meeting_id).order_by(Trustee.index)))
         missing = [t.index for t in trustees if t.announcement is None or not t.confirmed]
         if missing:
-            raise APIError("ceremony_incomplete", f"trustees {missing} have not announced and confirmed their shares")
+            raise APIError("ceremony_incomplete", f"trustees {missing} have not announced and confirmed their shares", 409)
         entry = meeting_entry_for(meeting, trustees)
         try:
             verify_meeting(parse_meeting(entry))

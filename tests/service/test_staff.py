@@ -86,7 +86,7 @@ def test_meeting_setup_via_api(app, client):
     assert client.post("/api/staff/meetings/m2/votes", json={"template": "resolution", "params": {"vote_id": "v1", "title": "again"}},
                        headers=clerk).get_json()["error"] == "exists"
     response = client.post("/api/staff/meetings/m2/seal", headers=clerk)
-    assert response.status_code == 400 and response.get_json()["error"] == "ceremony_incomplete"
+    assert response.status_code == 409 and response.get_json()["error"] == "ceremony_incomplete"
     status = client.get("/api/staff/meetings/m2", headers=clerk).get_json()
     assert status["state"] == "setup" and status["credentials"]["registered"] == 3 and len(status["votes"]) == 5
 
