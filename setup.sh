@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # One command to set up a fresh machine: a virtual environment in .venv with every pinned dependency.
-# The group arithmetic uses the system libsodium (>= 1.0.18); if it is missing and we are root,
-# it is installed from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
-if ! ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.2[3-9]'; then
+# System packages: libsodium (the group arithmetic), and for the test suite nginx (the
+# multi-instance tests), Debian's chromium (the browser tests) and node (the JS crypto tests).
+need=()
+ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.2[3-9]' || need+=(libsodium23)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v chromium >/dev/null || need+=(chromium)
+command -v node >/dev/null || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "Installing libsodium from Debian's packages…"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libsodium23 >/dev/null
+    echo "Installing from Debian's packages: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    # nginx is run by the tests with their own configuration, never as a system service.
+    if command -v service >/dev/null; then service nginx stop >/dev/null 2>&1 || true; fi
   else
-    echo "error: libsodium (>= 1.0.18) is required: apt-get install libsodium23" >&2
-    exit 1
+    echo "warning: missing system packages (${need[*]}); install them with apt-get" >&2
+    ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.2[3-9]' || { echo "error: libsodium is required" >&2; exit 1; }
   fi
 fi
 

@@ -9,6 +9,7 @@
 | ``PIAOJUE_MAX_BODY`` | largest request body in bytes | 1 MiB |
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |
 | ``SOCKETIO_MESSAGE_QUEUE`` | ``redis://127.0.0.1:6379/0``: Socket.IO events across instances and from CLI commands | none (in-process) |
+| ``SOCKETIO_CHANNEL`` | the Redis pub/sub channel (one per deployment sharing a Redis) | ``piaojue-live`` |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Config:
     MAX_CONTENT_LENGTH: int = int(os.environ.get("PIAOJUE_MAX_BODY", str(1024 * 1024)))
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SOCKETIO_MESSAGE_QUEUE: str | None = os.environ.get("SOCKETIO_MESSAGE_QUEUE")
+    SOCKETIO_CHANNEL: str = os.environ.get("SOCKETIO_CHANNEL", "piaojue-live")
     JSON_SORT_KEYS = False
     TESTING = False
 

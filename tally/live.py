@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
         app,
         async_mode="threading",
         message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        channel=app.config.get("SOCKETIO_CHANNEL", "piaojue-live"),
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
         logger=False,
         engineio_logger=False,

@@ -13,6 +13,7 @@ import { BallotError, EncodingError, ProofError } from "./errors.js";
 import { pointFromHex } from "./group.js";
 import { canonicalJson, h256 } from "./hashing.js";
 import { parsePairs, verifyRange } from "./proofs.js";
+import { pyRepr, reprList, sortCodePoints } from "./pyrepr.js";
 
 export const CONTEXT_TAG = "piaojue/1/context";
 export const BALLOT_TAG = "piaojue/1/ballot";
@@ -89,12 +90,12 @@ function malformed(message, where) {
 function keys(obj, expected, where) {
   if (!isPlainObject(obj)) throw malformed("expected a JSON object", where);
   const have = Object.keys(obj);
-  const missing = expected.filter((k) => !have.includes(k)).sort();
-  const extra = have.filter((k) => !expected.includes(k)).sort();
+  const missing = sortCodePoints(expected.filter((k) => !have.includes(k)));
+  const extra = sortCodePoints(have.filter((k) => !expected.includes(k)));
   if (missing.length || extra.length) {
     const parts = [];
-    if (missing.length) parts.push(`missing ${JSON.stringify(missing)}`);
-    if (extra.length) parts.push(`unexpected ${JSON.stringify(extra)}`);
+    if (missing.length) parts.push(`missing ${reprList(missing)}`);
+    if (extra.length) parts.push(`unexpected ${reprList(extra)}`);
     throw malformed(`wrong fields: ${parts.join("; ")}`, where);
   }
   return obj;
@@ -132,14 +133,14 @@ function checkRange(ct, proof, lo, hi, publicKey, ctx, where) {
 export function verifyBallot(ballot, vote, meetingHash, publicKey) {
   keys(ballot, BALLOT_KEYS, "ballot");
   if (ballot.type !== "ballot") throw malformed('"type" must be "ballot"', "type");
-  if (ballot.vote_id !== vote.voteId) throw malformed(`ballot is for vote ${JSON.stringify(ballot.vote_id)}, not ${JSON.stringify(vote.voteId)}`, "vote_id");
+  if (ballot.vote_id !== vote.voteId) throw malformed(`ballot is for vote ${pyRepr(ballot.vote_id)}, not ${pyRepr(vote.voteId)}`, "vote_id");
   const credential = decode(() => fromHex(ballot.credential, 32, { where: "credential" }));
   const signature = decode(() => fromHex(ballot.signature, 64, { where: "signature" }));
   const contests = list(ballot.contests, vote.contests.length, "contests", "contests").map((raw, ci) => {
     const contest = vote.contests[ci];
     const at = `contests[${ci}]`;
     keys(raw, CONTEST_KEYS, at);
-    if (raw.id !== contest.id) throw malformed(`expected contest ${JSON.stringify(contest.id)}, got ${JSON.stringify(raw.id)}`, `${at}.id`);
+    if (raw.id !== contest.id) throw malformed(`expected contest ${pyRepr(contest.id)}, got ${pyRepr(raw.id)}`, `${at}.id`);
     const selections = list(raw.selections, contest.options.length, "selections", `${at}.selections`);
     const ciphertexts = [];
     const proofs = [];
@@ -147,7 +148,7 @@ export function verifyBallot(ballot, vote, meetingHash, publicKey) {
       const sat = `${at}.selections[${si}]`;
       keys(selection, SELECTION_KEYS, sat);
       if (selection.option !== contest.options[si]) {
-        throw malformed(`expected option ${JSON.stringify(contest.options[si])}, got ${JSON.stringify(selection.option)}`, `${sat}.option`);
+        throw malformed(`expected option ${pyRepr(contest.options[si])}, got ${pyRepr(selection.option)}`, `${sat}.option`);
       }
       const alpha = decode(() => pointFromHex(selection.alpha, { where: `${sat}.alpha` }));
       const beta = decode(() => pointFromHex(selection.beta, { where: `${sat}.beta` }));
@@ -162,7 +163,7 @@ export function verifyBallot(ballot, vote, meetingHash, publicKey) {
     const constraint = vote.constraints[ki];
     const at = `constraints[${ki}]`;
     keys(raw, CONSTRAINT_KEYS, at);
-    if (raw.id !== constraint.id) throw malformed(`expected constraint ${JSON.stringify(constraint.id)}, got ${JSON.stringify(raw.id)}`, `${at}.id`);
+    if (raw.id !== constraint.id) throw malformed(`expected constraint ${pyRepr(constraint.id)}, got ${pyRepr(raw.id)}`, `${at}.id`);
     return decode(() => parsePairs(raw.proof, { where: `${at}.proof`, length: constraint.max - constraint.min + 1 }));
   });
 

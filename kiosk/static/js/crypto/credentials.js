@@ -15,7 +15,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 
 import { ascii, asBytes, concat, toHex, utf8 } from "./bytes.js";
 import { CredentialError, EncodingError } from "./errors.js";
-import { reprString, sortCodePoints } from "./pyrepr.js";
+import { pyTypeName, reprString, sortCodePoints } from "./pyrepr.js";
 
 export const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 export const CODE_LENGTH = 20;
@@ -33,12 +33,6 @@ const PY_SPACE = new Set("\t\n\u000b\u000c\r\u001c\u001d\u001e\u001f \u0085\u00a
   + "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000");
 const BAD_MEETING_CHAR = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
 
-function typeName(value) {
-  if (value === null) return "NoneType";
-  if (Array.isArray(value)) return "list";
-  return { number: Number.isInteger(value) ? "int" : "float", boolean: "bool", object: "dict", undefined: "NoneType" }[typeof value] ?? typeof value;
-}
-
 function asciiUpper(ch) {
   return ch >= "a" && ch <= "z" ? ch.toUpperCase() : ch;
 }
@@ -48,7 +42,7 @@ function asciiUpper(ch) {
  * CredentialError (same messages as keys.credentials.normalize_code).
  */
 export function normalizeCode(text) {
-  if (typeof text !== "string") throw new CredentialError(`代码必须是文本，而不是 ${typeName(text)}`);
+  if (typeof text !== "string") throw new CredentialError(`代码必须是文本，而不是 ${pyTypeName(text)}`);
   const chars = [...text.normalize("NFKC")].map(asciiUpper).filter((ch) => !SEPARATORS.has(ch));
   const digits = [...new Set(chars.filter((ch) => NOT_IN_ALPHABET.includes(ch)))].sort();
   if (digits.length) {

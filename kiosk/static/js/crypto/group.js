@@ -11,6 +11,7 @@ import { ristretto255 } from "@noble/curves/ed25519.js";
 
 import { bigintToBytesLE, bytesToBigintLE, fromHex, toHex } from "./bytes.js";
 import { InvalidPoint, InvalidScalar } from "./errors.js";
+import { pyRepr } from "./pyrepr.js";
 import { randomBytes } from "./random.js";
 
 export const RistrettoPoint = ristretto255.Point;
@@ -28,13 +29,9 @@ export const GENERATOR_HEX = "e2f2ae0a6abc4e71a884a961c500515f58e30b6aa582dd8db6
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+// Like ballot/group.py's _preview: repr(value), cut to 40 characters.
 function preview(value) {
-  let text;
-  try {
-    text = typeof value === "string" ? JSON.stringify(value) : String(value);
-  } catch {
-    text = typeof value;
-  }
+  const text = pyRepr(value);
   return text.length <= 40 ? text : text.slice(0, 37) + "...";
 }
 

@@ -7,6 +7,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { ascii, concat, equalBytes, fromHex, u64be } from "./bytes.js";
 import { LogError } from "./errors.js";
 import { MAX_SAFE_INTEGER } from "./hashing.js";
+import { pyTypeName, reprList, sortCodePoints } from "./pyrepr.js";
 
 export const HASH_BYTES = 32;
 /** MTH of the empty tree: SHA-256 of the empty string (RFC 9162 §2.1.1). */
@@ -150,7 +151,7 @@ export function verifyConsistency(first, second, firstRoot, secondRoot, proof) {
 
 function checkJsonUint(value, what) {
   if (typeof value !== "number" || !Number.isInteger(value)) {
-    throw new LogError(`must be an integer, got ${value === null ? "null" : Array.isArray(value) ? "list" : typeof value}`, { where: what });
+    throw new LogError(`must be an integer, got ${pyTypeName(value)}`, { where: what });
   }
   if (!(value >= 0 && value < MAX_SAFE_INTEGER)) throw new LogError(`must be in [0, 2^53), got ${value}`, { where: what });
   return value;
@@ -173,10 +174,10 @@ export function parseSth(sth, { where = "sth" } = {}) {
     throw new LogError("a signed tree head must be a JSON object", { where });
   }
   const have = Object.keys(sth);
-  const missing = STH_KEYS.filter((k) => !have.includes(k)).sort();
-  const extra = have.filter((k) => !STH_KEYS.includes(k)).sort();
+  const missing = sortCodePoints(STH_KEYS.filter((k) => !have.includes(k)));
+  const extra = sortCodePoints(have.filter((k) => !STH_KEYS.includes(k)));
   if (missing.length || extra.length) {
-    throw new LogError(`wrong keys (missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)})`, { where });
+    throw new LogError(`wrong keys (missing ${reprList(missing)}, unexpected ${reprList(extra)})`, { where });
   }
   const treeSize = checkJsonUint(sth.tree_size, `${where}.tree_size`);
   const timestamp = checkJsonUint(sth.timestamp, `${where}.timestamp`);

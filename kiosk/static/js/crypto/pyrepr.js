@@ -41,3 +41,38 @@ export function sortCodePoints(items) {
     return x.length - y.length;
   });
 }
+
+/** Python's repr() of a JSON value (str, int, bool, None, list, dict), for messages that embed one. */
+export function pyRepr(value) {
+  if (typeof value === "string") return reprString(value);
+  if (value === null || value === undefined) return "None";
+  if (value === true) return "True";
+  if (value === false) return "False";
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : pyFloat(value);
+  if (typeof value === "bigint") return value.toString();
+  if (Array.isArray(value)) return "[" + value.map(pyRepr).join(", ") + "]";
+  if (typeof value === "object") {
+    return "{" + Object.entries(value).map(([k, v]) => `${reprString(k)}: ${pyRepr(v)}`).join(", ") + "}";
+  }
+  return String(value);
+}
+
+function pyFloat(x) {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  return String(x);
+}
+
+/** Python's type(value).__name__ of a JSON value. */
+export function pyTypeName(value) {
+  if (value === null || value === undefined) return "NoneType";
+  if (Array.isArray(value)) return "list";
+  switch (typeof value) {
+    case "string": return "str";
+    case "boolean": return "bool";
+    case "number": return Number.isInteger(value) ? "int" : "float";
+    case "bigint": return "int";
+    case "object": return "dict";
+    default: return typeof value;
+  }
+}

@@ -9,6 +9,7 @@ import { equalBytes, fromHex } from "./bytes.js";
 import { ballotHash, displayTracker } from "./ballot.js";
 import { EncodingError, LogError, ReceiptError } from "./errors.js";
 import { MAX_SAFE_INTEGER, canonicalJson } from "./hashing.js";
+import { reprList, sortCodePoints } from "./pyrepr.js";
 import { leafHash, parseHashList, parseSth, verifyInclusion, verifySth } from "./log.js";
 
 export const RECEIPT_KEYS = ["meeting_id", "vote_id", "ballot_hash", "tracker", "leaf_index", "sth", "inclusion"];
@@ -41,8 +42,8 @@ function checkReceiptShape(receipt) {
     throw new ReceiptError("a receipt must be a JSON object", { where: "receipt" });
   }
   for (const key of RECEIPT_KEYS) if (!(key in receipt)) throw new ReceiptError("missing", { where: key });
-  const extra = Object.keys(receipt).filter((k) => !RECEIPT_KEYS.includes(k)).sort();
-  if (extra.length) throw new ReceiptError(`unexpected keys ${JSON.stringify(extra)}`, { where: "receipt" });
+  const extra = sortCodePoints(Object.keys(receipt).filter((k) => !RECEIPT_KEYS.includes(k)));
+  if (extra.length) throw new ReceiptError(`unexpected keys ${reprList(extra)}`, { where: "receipt" });
   checkId(receipt.meeting_id, "meeting_id");
   checkId(receipt.vote_id, "vote_id");
   if (typeof receipt.ballot_hash !== "string" || !HEX64.test(receipt.ballot_hash)) {

@@ -4,6 +4,7 @@ import { verifyBallot } from "./ballot.js";
 import { openingMatches } from "./elgamal.js";
 import { BallotError, EncodingError } from "./errors.js";
 import { scalarFromHex } from "./group.js";
+import { reprList } from "./pyrepr.js";
 import { optionRefs } from "./vote.js";
 
 const SPOILED_KEYS = ["ballot", "openings", "type", "vote_id"];
@@ -16,7 +17,7 @@ const SPOILED_KEYS = ["ballot", "openings", "type", "vote_id"];
 export function verifySpoiled(entry, vote, meetingHash, publicKey) {
   if (entry === null || typeof entry !== "object" || Array.isArray(entry)
       || Object.keys(entry).sort().join() !== SPOILED_KEYS.join() || entry.type !== "spoiled") {
-    throw new BallotError("malformed", `a spoiled entry has exactly the fields ${JSON.stringify(SPOILED_KEYS)}`);
+    throw new BallotError("malformed", `a spoiled entry has exactly the fields ${reprList(SPOILED_KEYS)}`);
   }
   if (entry.vote_id !== vote.voteId) throw new BallotError("malformed", "spoiled entry's vote_id does not match", { where: "vote_id" });
   const verified = verifyBallot(entry.ballot, vote, meetingHash, publicKey);
@@ -30,7 +31,7 @@ export function verifySpoiled(entry, vote, meetingHash, publicKey) {
     if (!Array.isArray(opening) || opening.length !== 4) throw new BallotError("malformed", "an opening is [contest_id, option_id, m, r]", { where: at });
     const [contest, option, m, rHex] = opening;
     if (contest !== refs[i][0] || option !== refs[i][1]) {
-      throw new BallotError("malformed", `expected the opening of ${JSON.stringify(refs[i])}`, { where: at });
+      throw new BallotError("malformed", `expected the opening of ${reprList(refs[i])}`, { where: at });
     }
     if (m !== 0 && m !== 1) throw new BallotError("malformed", "m must be 0 or 1", { where: `${at}[2]` });
     let r;

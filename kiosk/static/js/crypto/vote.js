@@ -5,6 +5,7 @@
 
 import { EncodingError, VoteDefinitionError } from "./errors.js";
 import { canonicalJson, h256 } from "./hashing.js";
+import { reprList, reprString } from "./pyrepr.js";
 
 export const VOTE_TAG = "piaojue/1/vote";
 export const KINDS = ["resolution", "appointment", "selection", "election", "evaluation"];
@@ -35,9 +36,9 @@ function typeOk(value, kind) {
 }
 
 function field(obj, key, kind, where) {
-  if (!(key in obj)) throw new VoteDefinitionError(`missing field '${key}'`, { where });
+  if (!(key in obj)) throw new VoteDefinitionError(`missing field ${reprString(key)}`, { where });
   const value = obj[key];
-  if (!typeOk(value, kind)) throw new VoteDefinitionError(`'${key}' has the wrong type`, { where: `${where}.${key}` });
+  if (!typeOk(value, kind)) throw new VoteDefinitionError(`${reprString(key)} has the wrong type`, { where: `${where}.${key}` });
   return value;
 }
 
@@ -68,7 +69,7 @@ function parseContest(raw, where) {
     if (!isPlainObject(option)) throw new VoteDefinitionError("an option is an object", { where: `${where}.options[${i}]` });
     const optionId = textId(option.id, `${where}.options[${i}].id`);
     if (options.includes(optionId)) {
-      throw new VoteDefinitionError(`duplicate option id '${optionId}'`, { where: `${where}.options[${i}].id` });
+      throw new VoteDefinitionError(`duplicate option id ${reprString(optionId)}`, { where: `${where}.options[${i}].id` });
     }
     options.push(optionId);
   });
@@ -90,8 +91,8 @@ function parseConstraint(raw, refs, where) {
       throw new VoteDefinitionError("a member is a [contest_id, option_id] pair", { where: at });
     }
     const key = refKey(member[0], member[1]);
-    if (!refs.has(key)) throw new VoteDefinitionError(`member ${JSON.stringify(member)} is not an option of this vote`, { where: at });
-    if (seen.has(key)) throw new VoteDefinitionError(`duplicate member ${JSON.stringify(member)}`, { where: at });
+    if (!refs.has(key)) throw new VoteDefinitionError(`member ${reprList(member)} is not an option of this vote`, { where: at });
+    if (seen.has(key)) throw new VoteDefinitionError(`duplicate member ${reprList(member)}`, { where: at });
     seen.add(key);
     members.push([member[0], member[1]]);
   });
@@ -119,7 +120,7 @@ export function parseVote(entry, { where = "vote" } = {}) {
   contestsRaw.forEach((raw, i) => {
     const contest = parseContest(raw, `${where}.contests[${i}]`);
     if (contests.some((c) => c.id === contest.id)) {
-      throw new VoteDefinitionError(`duplicate contest id '${contest.id}'`, { where: `${where}.contests[${i}].id` });
+      throw new VoteDefinitionError(`duplicate contest id ${reprString(contest.id)}`, { where: `${where}.contests[${i}].id` });
     }
     contests.push(contest);
   });
@@ -130,7 +131,7 @@ export function parseVote(entry, { where = "vote" } = {}) {
   field(entry, "constraints", "list", where).forEach((raw, i) => {
     const constraint = parseConstraint(raw, refs, `${where}.constraints[${i}]`);
     if (constraints.some((c) => c.id === constraint.id)) {
-      throw new VoteDefinitionError(`duplicate constraint id '${constraint.id}'`, { where: `${where}.constraints[${i}].id` });
+      throw new VoteDefinitionError(`duplicate constraint id ${reprString(constraint.id)}`, { where: `${where}.constraints[${i}].id` });
     }
     constraints.push(constraint);
   });

@@ -1,0 +1,72 @@
+// Submitting an encrypted ballot with offline resilience (the kiosk's side of SPEC §11).
+//
+// The caller puts the ballot in the localStorage queue (storage.enqueue) BEFORE calling
+// submitQueued. The SAME entry is then posted until the service answers: after a network failure
+// or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
+// when the browser comes back online or the deputy taps "retry now". It is never re-encrypted:
+// posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
+
+import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
+import { dequeue } from "./storage.js";
+
+export const BACKOFF_START_MS = 1000;
+export const BACKOFF_MAX_MS = 30000;
+
+/** The delay before retry number `attempt` (1-based): 1 s, 2 s, 4 s, … capped at 30 s. */
+export function backoffDelay(attempt) {
+  return Math.min(BACKOFF_START_MS * 2 ** (attempt - 1), BACKOFF_MAX_MS);
+}
+
+const wakers = new Set();
+
+/** Cut every pending backoff wait short (the "retry now" button, the browser's online event). */
+export function retryNow() {
+  for (const wake of [...wakers]) wake();
+}
+
+window.addEventListener("online", retryNow);
+
+function wait(ms) {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      wakers.delete(done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    wakers.add(done);
+  });
+}
+
+/**
+ * Post the queued ballot `item` ({meeting_id, vote_id, ballot_hash, entry}) until the service
+ * answers. Resolves to {receipt, created}; rejects with the ApiError of a 4xx rejection. Either
+ * way the item leaves the queue once the service has answered. `onRetry({attempt, delay, offline})`
+ * is called before each backoff wait.
+ */
+export async function submitQueued(item, { onRetry } = {}) {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const { status, data } = await postJson(paths.ballots(item.meeting_id, item.vote_id), item.entry);
+      dequeue(item.ballot_hash);
+      return { receipt: data, created: status === 201 };
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status < 500) {
+        // An earlier post may have been logged with its answer lost on the way (and the vote has
+        // since closed, say): if the service has a receipt for this very ballot, it was accepted.
+        try {
+          const receipt = await getJson(paths.receipt(item.meeting_id, item.ballot_hash));
+          dequeue(item.ballot_hash);
+          return { receipt, created: false };
+        } catch {
+          dequeue(item.ballot_hash);
+          throw exc;
+        }
+      }
+      if (!(exc instanceof NetworkError || exc instanceof ApiError)) throw exc;
+      const delay = backoffDelay(attempt);
+      onRetry?.({ attempt, delay, offline: exc instanceof NetworkError });
+      await wait(delay);
+    }
+  }
+}
