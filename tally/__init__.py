@@ -57,9 +57,11 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     app.register_blueprint(demo_control.bp)
     _register_error_handlers(app)
 
-    from tally import cli
+    from tally import cli, timers
 
     cli.init_app(app)
+    if app.config.get("VOTE_TIMER", True) and not app.config.get("TESTING"):
+        app.extensions["piaojue.timer"] = timers.start(app)
     return app
 
 

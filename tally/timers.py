@@ -1,0 +1,64 @@
+"""Closing votes when their timer ends (a vote opened with a duration has ``closes_at``).
+
+Each instance runs one daemon thread that, every half second, closes the open votes whose
+``closes_at`` has passed. Several instances may race for the same vote: the close runs under the
+meeting's lock and re-checks the state, so exactly one ``close`` entry is logged and the others
+see ``vote_not_open`` and move on. The thread belongs to its app (started in ``create_app`` unless
+``VOTE_TIMER`` is false, as in tests) and stops with ``stop_event``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from flask import Flask
+from sqlalchemy import select
+
+from tally import db, lifecycle
+from tally.errors import APIError
+from tally.models import Vote
+
+INTERVAL = 0.5
+ACTOR = "system:timer"
+
+
+def close_expired_votes(now: datetime | None = None) -> list[tuple[str, str]]:
+    """Close every open vote whose timer has run out; return the ``(meeting, vote)`` pairs closed."""
+    now = now or datetime.now(timezone.utc)
+    session = db.new_session()
+    try:
+        due = [
+            (v.meeting_id, v.vote_id, v.closes_at)
+            for v in session.scalars(select(Vote).where(Vote.state == "open", Vote.closes_at.is_not(None)))
+        ]
+    finally:
+        session.close()
+    closed = []
+    for meeting_id, vote_id, closes_at in due:
+        if closes_at.tzinfo is None:  # SQLite returns naive UTC datetimes
+            closes_at = closes_at.replace(tzinfo=timezone.utc)
+        if closes_at > now:
+            continue
+        try:
+            lifecycle.close_vote(meeting_id, vote_id, actor=ACTOR)
+            closed.append((meeting_id, vote_id))
+        except APIError:
+            pass  # closed by a person or another instance meanwhile
+    return closed
+
+
+def start(app: Flask) -> threading.Event:
+    """Start the timer thread for ``app``; set the returned event to stop it."""
+    stop_event = threading.Event()
+
+    def loop() -> None:
+        while not stop_event.wait(INTERVAL):
+            try:
+                with app.app_context():
+                    close_expired_votes()
+            except Exception:  # noqa: BLE001 - a broken database must not kill the timer
+                app.logger.exception("vote timer")
+
+    threading.Thread(target=loop, name="piaojue-vote-timer", daemon=True).start()
+    return stop_event
