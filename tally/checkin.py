@@ -56,11 +56,14 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
             raise APIError("unknown_credential", "this credential is not registered for the meeting", 403)
         if stored.state == "revoked":
             raise APIError("revoked_credential", "this credential has been revoked", 403)
-        if stored.checkin_order is None:
+        first_time = stored.checkin_order is None
+        if first_time:
             row.checkins += 1
             stored.checkin_order = row.checkins
             stored.seat = seat
             stored.checked_in_at = utcnow()
         present = row.checkins
     live.announce_presence(row)
+    if first_time:
+        live.announce_seat_checked_in(meeting_id, seat)
     return {"present": present}

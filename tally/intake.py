@@ -124,7 +124,7 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
             credential = session.scalar(
                 select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential_hex)
             )
-            _check_credential(credential, vote)
+            seat = _check_credential(credential, vote).seat
             if vote.state != "open":
                 raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
             previous = session.scalar(
@@ -170,6 +170,7 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     if repeat is not None:
         return _repeat(meeting_id, repeat, body)
     live.announce_turnout(vote)
+    live.announce_seat_voted(meeting_id, vote_id, seat)
     return Accepted(receipt, True)
 
 

@@ -106,6 +106,61 @@ def announce_result(meeting_id: str, result: dict[str, Any]) -> None:
     _emit("result", result_payload(result), meeting_id)
 
 
+# ---------------------------------------------------------------- staff-only: the seat map
+
+
+def _emit_staff(event: str, payload: dict[str, Any], meeting_id: str) -> None:
+    try:
+        socketio.emit(event, payload, to=staff_room(meeting_id), namespace=NAMESPACE)
+    except Exception as exc:  # noqa: BLE001 - see _emit
+        current_app.logger.warning("live %s event for %s not sent: %s", event, meeting_id, exc)
+
+
+def announce_seat_checked_in(meeting_id: str, seat: str) -> None:
+    """Staff only: a seat's deputy has checked in."""
+    _emit_staff("seat", {"seat": seat, "checked_in": True}, meeting_id)
+
+
+def announce_seat_voted(meeting_id: str, vote_id: str, seat: str | None) -> None:
+    """Staff only: the deputy at ``seat`` has cast a ballot in ``vote_id`` (never how)."""
+    _emit_staff("seat_voted", {"vote_id": vote_id, "seat": seat}, meeting_id)
+
+
+def seat_map_payload(meeting_id: str) -> dict[str, Any]:
+    """Staff only: every roster seat, whether its deputy has checked in, and whether the deputy
+    checked in there has voted in the open (or latest) vote. Never a choice."""
+    from tally.models import CastBallot, Credential, Deputy
+
+    session = db.session()
+    current = session.scalar(
+        select(Vote)
+        .where(Vote.meeting_id == meeting_id, Vote.state != "pending")
+        .order_by((Vote.state == "open").desc(), Vote.position.desc())
+        .limit(1)
+    )
+    checked = {
+        c.seat: c.public_key
+        for c in session.scalars(
+            select(Credential).where(Credential.meeting_id == meeting_id, Credential.checkin_order.is_not(None))
+        )
+    }
+    voted: set[str] = set()
+    if current is not None:
+        voted = set(
+            session.scalars(
+                select(CastBallot.credential).where(
+                    CastBallot.meeting_id == meeting_id, CastBallot.vote_id == current.vote_id
+                )
+            )
+        )
+    seats = [
+        {"seat": d.seat, "name": d.name, "group": d.group, "checked_in": d.seat in checked,
+         "voted": checked.get(d.seat) in voted}
+        for d in session.scalars(select(Deputy).where(Deputy.meeting_id == meeting_id).order_by(Deputy.id))
+    ]
+    return {"vote_id": current.vote_id if current else None, "seats": seats}
+
+
 # ---------------------------------------------------------------- handlers
 
 
@@ -140,6 +195,7 @@ def on_join(data: Any) -> dict[str, Any]:
     staff = _staff_sessions.get(request.sid)  # type: ignore[attr-defined]
     if staff is not None and (staff.role != "trustee" or staff.meeting_id == meeting.id):
         join_room(staff_room(meeting.id))
+        socketio.emit("seat_map", seat_map_payload(meeting.id), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
     # Catch the client up: presence, then the open vote (or the latest one that was opened).
     socketio.emit("presence", presence_payload(meeting), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
     current = session.scalar(

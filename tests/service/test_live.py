@@ -73,3 +73,30 @@ def test_bad_join_payloads(app, client, meeting, payload):
     live = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=client)
     assert live.emit("join", payload, namespace=NAMESPACE, callback=True)["error"] == "unknown_meeting"
     live.disconnect(NAMESPACE)
+
+
+def test_staff_seat_map_shows_who_voted_never_how(app, client, meeting):
+    token = staff_headers(app, "presidium")["Authorization"].split()[1]
+    staff = socketio.test_client(app, namespace=NAMESPACE, auth={"token": token}, flask_test_client=client)
+    public = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=client)
+    staff.emit("join", {"meeting": "m1"}, namespace=NAMESPACE, callback=True)
+    public.emit("join", {"meeting": "m1"}, namespace=NAMESPACE, callback=True)
+    seat_map = _events(staff, "seat_map")[0][1]
+    assert len(seat_map["seats"]) == 8 and not any(s["checked_in"] for s in seat_map["seats"])
+    deputy = meeting.deputies[2]
+    client.post("/api/meetings/m1/checkin", json=meeting.checkin_body(deputy))
+    assert _events(staff, "seat") == [("seat", {"seat": deputy.seat, "checked_in": True})]
+    with app.app_context():
+        lifecycle.open_vote("m1", "v1", actor="t")
+    client.post("/api/meetings/m1/votes/v1/ballots", json=meeting.ballot(app, "v1", deputy, {"motion": ["no"]}).entry)
+    voted = _events(staff, "seat_voted")
+    assert voted == [("seat_voted", {"vote_id": "v1", "seat": deputy.seat})]
+    assert not [n for n, _ in _events(public) if n.startswith("seat")]  # the public never sees the seat map
+    staff.disconnect(NAMESPACE)
+    fresh = socketio.test_client(app, namespace=NAMESPACE, auth={"token": token}, flask_test_client=client)
+    fresh.emit("join", {"meeting": "m1"}, namespace=NAMESPACE, callback=True)
+    seats = {s["seat"]: s for s in _events(fresh, "seat_map")[0][1]["seats"]}
+    assert seats[deputy.seat]["checked_in"] and seats[deputy.seat]["voted"]
+    assert set(seats[deputy.seat]) == {"seat", "name", "group", "checked_in", "voted"}
+    fresh.disconnect(NAMESPACE)
+    public.disconnect(NAMESPACE)
