@@ -100,7 +100,11 @@ def canonical_json(obj: Any) -> bytes:
     """Canonical JSON: ``json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
     as UTF-8 (SPEC §1). Rejects floats and integers with ``|n| ≥ 2^53``."""
     _check_document(obj, "$")
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise EncodingError("text contains a lone surrogate, which is not UTF-8") from None
 
 
 def parse_json(data: bytes | str, *, where: str = "$") -> Any:

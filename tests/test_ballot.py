@@ -197,3 +197,11 @@ def test_non_object_ballots(bad):
     with pytest.raises(BallotError) as info:
         verify_ballot(bad, SELECTION, Q, KEY)
     assert info.value.code == "malformed"
+
+
+def test_canonical_json_rejects_lone_surrogates():
+    from ballot.errors import EncodingError
+    from ballot.hashing import canonical_json
+
+    with pytest.raises(EncodingError, match="surrogate"):
+        canonical_json({"title": "\ud800"})

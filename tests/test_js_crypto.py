@@ -20,27 +20,29 @@ import copy
 import hashlib
 import importlib.util
 import json
+import random
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballot import demo_data, simulate, templates
-from ballot.ballot import ballot_context, display_tracker, verify_ballot
+from ballot.ballot import ballot_context, ballot_hash, display_tracker, signature_message, verify_ballot
 from ballot.elgamal import Ciphertext, DiscreteLogTable, decrypt_with_secret
 from ballot.encrypt import check_choices, encrypt_ballot
-from ballot.errors import BallotError, ChoiceError, LogError, PiaojueError, ProofError, ReceiptError
+from ballot.errors import BallotError, ChoiceError, PiaojueError
 from ballot.group import Point, Scalar
 from ballot.hashing import canonical_json
-from ballot.log import MerkleTree, leaf_hash, sign_sth, verify_consistency, verify_inclusion, verify_sth
+from ballot.log import MerkleTree, sign_sth, verify_consistency, verify_inclusion, verify_sth
 from ballot.proofs import parse_pairs, verify_range
 from ballot.receipt import make_receipt, verify_receipt
 from ballot.spoiled import verify_spoiled
 from ballot.vote import VoteDefinition, parse_vote
-from keys.credentials import derive_private_key, public_key_hex
+from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_TEST_DIR = ROOT / "kiosk" / "static" / "js" / "test"
@@ -52,7 +54,12 @@ JOINT_KEY = Point.base_mul(SECRET)
 MEETING_HASH = hashlib.sha256(b"js cross-test meeting entry").digest()
 LOG_KEY = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"js cross-test log key").digest())
 LOG_KEY_HEX = public_key_hex(LOG_KEY)
-CODES = ["ABCDE23456FGHIJ7KLMN", "QRSTU-VWXYZ-23456-7ABCD", "zzzzz 77777 aaaaa 22222", "MNOPQ RSTUV WXYZ2 34567"]
+CODES = [
+    "ABCDE23456FGHIJ7KLMN",
+    "QRSTU-VWXYZ-23456-7ABCD",
+    "zzzzz 77777 aaaaa 22222",
+    "MNOPQ RSTUV WXYZ2 34567",
+]
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -80,7 +87,11 @@ def run_node(script: str, payload: Any = None, *args: str, timeout: float = 600)
 def constraint_vote() -> dict[str, Any]:
     """Per-project 赞成/反对/弃权 contests with two constraints (one with min > 0)."""
     projects = demo_data.projects(4)
-    options = [{"id": "yes", "label": "赞成"}, {"id": "no", "label": "反对"}, {"id": "abstain", "label": "弃权"}]
+    options = [
+        {"id": "yes", "label": "赞成"},
+        {"id": "no", "label": "反对"},
+        {"id": "abstain", "label": "弃权"},
+    ]
     entry = {
         "type": "vote",
         "vote_id": "v6",
@@ -108,7 +119,13 @@ def constraint_vote() -> dict[str, Any]:
 def vote_entries() -> list[dict[str, Any]]:
     """The five kinds of ballot/templates.py (the simulator's agenda) and a vote with constraints."""
     entries = simulate.agenda() + [constraint_vote()]
-    assert {e["kind"] for e in entries[:5]} == {"resolution", "appointment", "selection", "election", "evaluation"}
+    assert {e["kind"] for e in entries[:5]} == {
+        "resolution",
+        "appointment",
+        "selection",
+        "election",
+        "evaluation",
+    }
     return entries
 
 
@@ -141,7 +158,11 @@ BAD_CHOICES: list[tuple[str, dict[str, Any]]] = [
 
 
 def expected_plaintexts(vote: VoteDefinition, choices: dict[str, list[str]]) -> list[int]:
-    return [1 if option in choices.get(contest.id, []) else 0 for contest in vote.contests for option in contest.options]
+    return [
+        1 if option in choices.get(contest.id, []) else 0
+        for contest in vote.contests
+        for option in contest.options
+    ]
 
 
 # ------------------------------------------------------------------------ JS encrypts, Python verifies
@@ -180,8 +201,10 @@ def test_js_ballots_verify_in_python(js_ballots: list[dict[str, Any]]) -> None:
         verified = verify_ballot(entry, vote, MEETING_HASH, JOINT_KEY)
         assert verified.hash.hex() == result["ballot_hash"]
         assert result["tracker"] == result["tracker_of"] == display_tracker(verified.hash)
-        assert entry["credential"] == result["credential"] == public_key_hex(
-            derive_private_key(case["code"], MEETING_ID)
+        assert (
+            entry["credential"]
+            == result["credential"]
+            == public_key_hex(derive_private_key(case["code"], MEETING_ID))
         )
         assert result["canonical"] == canonical_json(entry).decode("utf-8")
         assert result["js_verify"] is True
@@ -208,7 +231,12 @@ def test_js_spoiled_bodies_verify_in_python(js_ballots: list[dict[str, Any]]) ->
 
 
 def test_js_ballots_use_fresh_nonces(js_ballots: list[dict[str, Any]]) -> None:
-    alphas = [s["alpha"] for case in js_ballots for c in case["result"]["entry"]["contests"] for s in c["selections"]]
+    alphas = [
+        s["alpha"]
+        for case in js_ballots
+        for c in case["result"]["entry"]["contests"]
+        for s in c["selections"]
+    ]
     assert len(alphas) == len(set(alphas))
 
 
@@ -301,7 +329,9 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
     latest = world["tree"].size
 
     def add(name: str, op: str, args: dict[str, Any], intended: bool, python: Callable[[], Any]) -> None:
-        cases.append({"name": name, "op": op, "args": args, "intended": intended, "python": _python_verdict(python)})
+        cases.append(
+            {"name": name, "op": op, "args": args, "intended": intended, "python": _python_verdict(python)}
+        )
 
     key = LOG_KEY.public_key().public_bytes_raw()
     other_key = Ed25519PrivateKey.from_private_bytes(bytes(32)).public_key().public_bytes_raw()
@@ -311,8 +341,13 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
         entry = ballot["encrypted"].entry
         for size in sorted({ballot["size"], latest}):
             receipt = _receipt(world, ballot, size)
-            add(f"receipt {n} @{size}", "receipt", {"receipt": receipt, "ballot": entry, "log_key": LOG_KEY_HEX},
-                True, lambda r=receipt, e=entry: verify_receipt(r, e, key))
+            add(
+                f"receipt {n} @{size}",
+                "receipt",
+                {"receipt": receipt, "ballot": entry, "log_key": LOG_KEY_HEX},
+                True,
+                lambda r=receipt, e=entry: verify_receipt(r, e, key),
+            )
 
     ballot = world["ballots"][4]
     entry = ballot["encrypted"].entry
@@ -339,7 +374,12 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
         ("leaf_index + 1", variant(leaf_index=good["leaf_index"] + 1), entry, key),
         ("leaf_index beyond tree", variant(leaf_index=latest), entry, key),
         ("leaf_index negative", variant(leaf_index=-1), entry, key),
-        ("inclusion flipped", variant(inclusion=[_flip_hex(good["inclusion"][0])] + good["inclusion"][1:]), entry, key),
+        (
+            "inclusion flipped",
+            variant(inclusion=[_flip_hex(good["inclusion"][0])] + good["inclusion"][1:]),
+            entry,
+            key,
+        ),
         ("inclusion short", variant(inclusion=good["inclusion"][:-1]), entry, key),
         ("inclusion long", variant(inclusion=good["inclusion"] + [good["inclusion"][0]]), entry, key),
         ("inclusion not hex", variant(inclusion=["zz"] + good["inclusion"][1:]), entry, key),
@@ -361,13 +401,23 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
     del missing["inclusion"]
     receipt_tampers.append(("receipt missing inclusion", missing, entry, key))
     for name, receipt, ballot_entry, log_key in receipt_tampers:
-        add(f"receipt tampered: {name}", "receipt",
+        add(
+            f"receipt tampered: {name}",
+            "receipt",
             {"receipt": receipt, "ballot": ballot_entry, "log_key": log_key.hex()},
-            False, lambda r=receipt, e=ballot_entry, k=log_key: verify_receipt(r, e, k))
+            False,
+            lambda r=receipt, e=ballot_entry, k=log_key: verify_receipt(r, e, k),
+        )
 
     # §7 STHs.
     for size, sth in world["sths"].items():
-        add(f"sth @{size}", "sth", {"sth": sth, "log_key": LOG_KEY_HEX}, True, lambda s=sth: verify_sth(s, key))
+        add(
+            f"sth @{size}",
+            "sth",
+            {"sth": sth, "log_key": LOG_KEY_HEX},
+            True,
+            lambda s=sth: verify_sth(s, key),
+        )
     sth = world["sths"][latest]
     for name, bad in [
         ("signature flipped", {**sth, "signature": _flip_hex(sth["signature"], 70)}),
@@ -377,37 +427,79 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
         ("timestamp 2^53", {**sth, "timestamp": 2**53}),
         ("missing root", {k: v for k, v in sth.items() if k != "root"}),
     ]:
-        add(f"sth tampered: {name}", "sth", {"sth": bad, "log_key": LOG_KEY_HEX}, False, lambda s=bad: verify_sth(s, key))
-    add("sth under another key", "sth", {"sth": sth, "log_key": other_key.hex()}, False,
-        lambda: verify_sth(sth, other_key))
+        add(
+            f"sth tampered: {name}",
+            "sth",
+            {"sth": bad, "log_key": LOG_KEY_HEX},
+            False,
+            lambda s=bad: verify_sth(s, key),
+        )
+    add(
+        "sth under another key",
+        "sth",
+        {"sth": sth, "log_key": other_key.hex()},
+        False,
+        lambda: verify_sth(sth, other_key),
+    )
 
     # RFC 9162 inclusion and consistency proofs of the Python tree.
     tree: MerkleTree = world["tree"]
     for index in range(0, latest, 3):
         for size in (index + 1, latest):
             proof = tree.inclusion_proof(index, size)
-            args = {"leaf_hash": tree.leaf_hash(index).hex(), "leaf_index": index, "tree_size": size,
-                    "inclusion": [h.hex() for h in proof], "root": tree.root(size).hex()}
-            add(f"inclusion {index}/{size}", "inclusion", args, True,
-                lambda i=index, s=size, p=proof: verify_inclusion(tree.leaf_hash(i), i, s, p, tree.root(s)))
+            args = {
+                "leaf_hash": tree.leaf_hash(index).hex(),
+                "leaf_index": index,
+                "tree_size": size,
+                "inclusion": [h.hex() for h in proof],
+                "root": tree.root(size).hex(),
+            }
+            add(
+                f"inclusion {index}/{size}",
+                "inclusion",
+                args,
+                True,
+                lambda i=index, s=size, p=proof: verify_inclusion(tree.leaf_hash(i), i, s, p, tree.root(s)),
+            )
             if size > 1:
                 wrong = {**args, "leaf_index": (index + 1) % size}
-                add(f"inclusion wrong index {index}/{size}", "inclusion", wrong, False,
-                    lambda i=index, s=size, p=proof: verify_inclusion(tree.leaf_hash(i), (i + 1) % s, s, p, tree.root(s)))
+                add(
+                    f"inclusion wrong index {index}/{size}",
+                    "inclusion",
+                    wrong,
+                    False,
+                    lambda i=index, s=size, p=proof: verify_inclusion(
+                        tree.leaf_hash(i), (i + 1) % s, s, p, tree.root(s)
+                    ),
+                )
     for first in range(0, latest + 1, 4):
         proof = tree.consistency_proof(first, latest)
         first_root = tree.root(first)
-        args = {"first": first, "second": latest, "first_root": first_root.hex(),
-                "second_root": tree.root().hex(), "consistency": [h.hex() for h in proof]}
-        add(f"consistency {first}->{latest}", "consistency", args, True,
-            lambda f=first, p=proof, r=first_root: verify_consistency(f, latest, r, tree.root(), p))
+        args = {
+            "first": first,
+            "second": latest,
+            "first_root": first_root.hex(),
+            "second_root": tree.root().hex(),
+            "consistency": [h.hex() for h in proof],
+        }
+        add(
+            f"consistency {first}->{latest}",
+            "consistency",
+            args,
+            True,
+            lambda f=first, p=proof, r=first_root: verify_consistency(f, latest, r, tree.root(), p),
+        )
         if proof:
-            bad_proof = [_flip_hex(proof[-1].hex())] + [h.hex() for h in proof[:-1]]
             bad = {**args, "consistency": [h.hex() for h in proof[:-1]] + [_flip_hex(proof[-1].hex())]}
-            add(f"consistency tampered {first}->{latest}", "consistency", bad, False,
+            add(
+                f"consistency tampered {first}->{latest}",
+                "consistency",
+                bad,
+                False,
                 lambda f=first, p=bad["consistency"], r=first_root: verify_consistency(
-                    f, latest, r, tree.root(), [bytes.fromhex(h) for h in p]))
-            del bad_proof
+                    f, latest, r, tree.root(), [bytes.fromhex(h) for h in p]
+                ),
+            )
 
     # §3 range proofs and §4.3 ballots of every Python ballot; §4.4 spoiled entries.
     for n, ballot in enumerate(world["ballots"]):
@@ -418,34 +510,82 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
         common = {"public_key": JOINT_KEY.hex(), "ctx": ctx.hex()}
         for ci, contest in enumerate(entry["contests"]):
             for si, selection in enumerate(contest["selections"][:3]):
-                args = {**common, "alpha": selection["alpha"], "beta": selection["beta"],
-                        "proof": selection["proof"], "lo": 0, "hi": 1}
+                args = {
+                    **common,
+                    "alpha": selection["alpha"],
+                    "beta": selection["beta"],
+                    "proof": selection["proof"],
+                    "lo": 0,
+                    "hi": 1,
+                }
                 add(f"range {n} c{ci} s{si}", "range", args, True, lambda a=args: _verify_range_py(a))
             definition = vote.contests[ci]
-            total = sum((Ciphertext(Point.from_hex(s["alpha"]), Point.from_hex(s["beta"]))
-                         for s in contest["selections"]), Ciphertext.zero())
-            args = {**common, "alpha": total.alpha.hex(), "beta": total.beta.hex(), "proof": contest["proof"],
-                    "lo": definition.min, "hi": definition.max}
+            total = sum(
+                (
+                    Ciphertext(Point.from_hex(s["alpha"]), Point.from_hex(s["beta"]))
+                    for s in contest["selections"]
+                ),
+                Ciphertext.zero(),
+            )
+            args = {
+                **common,
+                "alpha": total.alpha.hex(),
+                "beta": total.beta.hex(),
+                "proof": contest["proof"],
+                "lo": definition.min,
+                "hi": definition.max,
+            }
             add(f"range {n} contest {ci}", "range", args, True, lambda a=args: _verify_range_py(a))
-        add(f"ballot {n}", "ballot", {"ballot": entry, "vote": vote.entry, "meeting_hash": MEETING_HASH.hex(),
-                                      "public_key": JOINT_KEY.hex()},
-            True, lambda e=entry, v=vote: verify_ballot(e, v, MEETING_HASH, JOINT_KEY))
+        add(
+            f"ballot {n}",
+            "ballot",
+            {
+                "ballot": entry,
+                "vote": vote.entry,
+                "meeting_hash": MEETING_HASH.hex(),
+                "public_key": JOINT_KEY.hex(),
+            },
+            True,
+            lambda e=entry, v=vote: verify_ballot(e, v, MEETING_HASH, JOINT_KEY),
+        )
         spoiled = encrypted.spoiled_entry()
-        add(f"spoiled {n}", "spoiled", {"entry": spoiled, "vote": vote.entry, "meeting_hash": MEETING_HASH.hex(),
-                                        "public_key": JOINT_KEY.hex()},
-            True, lambda s=spoiled, v=vote: verify_spoiled(s, v, MEETING_HASH, JOINT_KEY))
+        add(
+            f"spoiled {n}",
+            "spoiled",
+            {
+                "entry": spoiled,
+                "vote": vote.entry,
+                "meeting_hash": MEETING_HASH.hex(),
+                "public_key": JOINT_KEY.hex(),
+            },
+            True,
+            lambda s=spoiled, v=vote: verify_spoiled(s, v, MEETING_HASH, JOINT_KEY),
+        )
 
     ballot = world["ballots"][0]
     vote = ballot["vote"]
     entry = ballot["encrypted"].entry
     selection = entry["contests"][0]["selections"][0]
     ctx = ballot_context(MEETING_HASH, vote.hash, bytes.fromhex(entry["credential"]))
-    base = {"public_key": JOINT_KEY.hex(), "ctx": ctx.hex(), "alpha": selection["alpha"], "beta": selection["beta"],
-            "proof": selection["proof"], "lo": 0, "hi": 1}
+    base = {
+        "public_key": JOINT_KEY.hex(),
+        "ctx": ctx.hex(),
+        "alpha": selection["alpha"],
+        "beta": selection["beta"],
+        "proof": selection["proof"],
+        "lo": 0,
+        "hi": 1,
+    }
     other_selection = entry["contests"][0]["selections"][1]
     for name, args in [
-        ("c flipped", {**base, "proof": [[_flip_hex(base["proof"][0][0]), base["proof"][0][1]], base["proof"][1]]}),
-        ("v flipped", {**base, "proof": [base["proof"][0], [base["proof"][1][0], _flip_hex(base["proof"][1][1])]]}),
+        (
+            "c flipped",
+            {**base, "proof": [[_flip_hex(base["proof"][0][0]), base["proof"][0][1]], base["proof"][1]]},
+        ),
+        (
+            "v flipped",
+            {**base, "proof": [base["proof"][0], [base["proof"][1][0], _flip_hex(base["proof"][1][1])]]},
+        ),
         ("pairs swapped", {**base, "proof": base["proof"][::-1]}),
         ("alpha and beta swapped", {**base, "alpha": base["beta"], "beta": base["alpha"]}),
         ("another selection's proof", {**base, "proof": other_selection["proof"]}),
@@ -462,8 +602,6 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
     signer = derive_private_key(CODES[0], MEETING_ID)
 
     def resign(ballot_entry: dict[str, Any]) -> dict[str, Any]:
-        from ballot.ballot import ballot_hash, signature_message
-
         ballot_entry["signature"] = signer.sign(signature_message(ballot_hash(ballot_entry))).hex()
         return ballot_entry
 
@@ -479,10 +617,12 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
     extra_key = copy.deepcopy(entry)
     extra_key["contests"][0]["selections"][0]["extra"] = 1
     short_proof = copy.deepcopy(entry)
-    short_proof["contests"][0]["proof"] = short_proof["contests"][0]["proof"][:-1] or [["00" * 32, "00" * 32]] * 2
+    short_proof["contests"][0]["proof"] = (
+        short_proof["contests"][0]["proof"][:-1] or [["00" * 32, "00" * 32]] * 2
+    )
     for name, bad in [
         ("signature flipped", {**entry, "signature": _flip_hex(entry["signature"], 3)}),
-        ("unsigned change", {**entry, "vote_id": entry["vote_id"]} | {"credential": _flip_hex(entry["credential"])}),
+        ("credential changed", {**entry, "credential": _flip_hex(entry["credential"])}),
         ("selection proofs swapped", resign(swapped)),
         ("contest proof flipped", resign(contest_proof)),
         ("invalid point", resign(bad_point)),
@@ -491,13 +631,30 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
         ("short contest proof", resign(short_proof)),
         ("type spoiled", resign({**copy.deepcopy(entry), "type": "spoiled"})),
     ]:
-        add(f"ballot tampered: {name}", "ballot",
-            {"ballot": bad, "vote": vote.entry, "meeting_hash": MEETING_HASH.hex(), "public_key": JOINT_KEY.hex()},
-            False, lambda b=bad: verify_ballot(b, vote, MEETING_HASH, JOINT_KEY))
-    add("ballot for another meeting", "ballot",
-        {"ballot": entry, "vote": vote.entry, "meeting_hash": hashlib.sha256(b"x").hexdigest(),
-         "public_key": JOINT_KEY.hex()},
-        False, lambda: verify_ballot(entry, vote, hashlib.sha256(b"x").digest(), JOINT_KEY))
+        add(
+            f"ballot tampered: {name}",
+            "ballot",
+            {
+                "ballot": bad,
+                "vote": vote.entry,
+                "meeting_hash": MEETING_HASH.hex(),
+                "public_key": JOINT_KEY.hex(),
+            },
+            False,
+            lambda b=bad: verify_ballot(b, vote, MEETING_HASH, JOINT_KEY),
+        )
+    add(
+        "ballot for another meeting",
+        "ballot",
+        {
+            "ballot": entry,
+            "vote": vote.entry,
+            "meeting_hash": hashlib.sha256(b"x").hexdigest(),
+            "public_key": JOINT_KEY.hex(),
+        },
+        False,
+        lambda: verify_ballot(entry, vote, hashlib.sha256(b"x").digest(), JOINT_KEY),
+    )
 
     spoiled = ballot["encrypted"].spoiled_entry()
     flipped_m = copy.deepcopy(spoiled)
@@ -506,21 +663,33 @@ def _cases(world: dict[str, Any]) -> list[dict[str, Any]]:
     wrong_r["openings"][1][3] = spoiled["openings"][0][3]
     reordered = copy.deepcopy(spoiled)
     reordered["openings"][0], reordered["openings"][1] = reordered["openings"][1], reordered["openings"][0]
-    for name, bad in [("m flipped", flipped_m), ("r of another selection", wrong_r), ("openings reordered", reordered),
-                      ("openings missing", {**spoiled, "openings": spoiled["openings"][:-1]})]:
-        add(f"spoiled tampered: {name}", "spoiled",
-            {"entry": bad, "vote": vote.entry, "meeting_hash": MEETING_HASH.hex(), "public_key": JOINT_KEY.hex()},
-            False, lambda s=bad: verify_spoiled(s, vote, MEETING_HASH, JOINT_KEY))
+    for name, bad in [
+        ("m flipped", flipped_m),
+        ("r of another selection", wrong_r),
+        ("openings reordered", reordered),
+        ("openings missing", {**spoiled, "openings": spoiled["openings"][:-1]}),
+    ]:
+        add(
+            f"spoiled tampered: {name}",
+            "spoiled",
+            {
+                "entry": bad,
+                "vote": vote.entry,
+                "meeting_hash": MEETING_HASH.hex(),
+                "public_key": JOINT_KEY.hex(),
+            },
+            False,
+            lambda s=bad: verify_spoiled(s, vote, MEETING_HASH, JOINT_KEY),
+        )
     return cases
 
 
 def _verify_range_py(args: dict[str, Any]) -> None:
     ct = Ciphertext(Point.from_hex(args["alpha"], where="alpha"), Point.from_hex(args["beta"], where="beta"))
     proof = parse_pairs(args["proof"], where="proof")
-    try:
-        verify_range(ct, proof, args["lo"], args["hi"], Point.from_hex(args["public_key"]), bytes.fromhex(args["ctx"]))
-    except ProofError:
-        raise
+    verify_range(
+        ct, proof, args["lo"], args["hi"], Point.from_hex(args["public_key"]), bytes.fromhex(args["ctx"])
+    )
 
 
 def test_js_verifies_python_artifacts(python_world: dict[str, Any]) -> None:
@@ -538,14 +707,20 @@ def test_js_verifies_python_artifacts(python_world: dict[str, Any]) -> None:
             problems.append(f"{case['name']}: Python says {python} (test case is wrong)")
             continue
         if result["ok"] != python["ok"]:
-            problems.append(f"{case['name']}: JS ok={result['ok']} ({result.get('error_message')}), Python {python}")
+            problems.append(
+                f"{case['name']}: JS ok={result['ok']} ({result.get('error_message')}), Python {python}"
+            )
             continue
         if not python["ok"]:
             if result["where"] != python["where"]:
-                problems.append(f"{case['name']}: JS where={result['where']!r} ({result['error_message']}), "
-                                f"Python where={python['where']!r} ({python['message']})")
+                problems.append(
+                    f"{case['name']}: JS where={result['where']!r} ({result['error_message']}), "
+                    f"Python where={python['where']!r} ({python['message']})"
+                )
             if result["error_message"] != python["message"]:
-                problems.append(f"{case['name']}: JS message {result['error_message']!r}, Python {python['message']!r}")
+                problems.append(
+                    f"{case['name']}: JS message {result['error_message']!r}, Python {python['message']!r}"
+                )
             if case["op"] in ("ballot", "spoiled") and result["code"] != python["code"]:
                 problems.append(f"{case['name']}: JS code={result['code']}, Python code={python['code']}")
     assert not problems, "\n".join(problems)
@@ -558,11 +733,20 @@ def test_js_rejects_log_errors_with_typed_errors(python_world: dict[str, Any]) -
     results = run_node(
         "verify_cases.mjs", {"cases": [{"name": c["name"], "op": c["op"], "args": c["args"]} for c in cases]}
     )["results"]
-    expected = {"receipt": "ReceiptError", "sth": "LogError", "inclusion": "LogError", "consistency": "LogError",
-                "ballot": "BallotError", "spoiled": "BallotError"}
+    expected = {
+        "receipt": "ReceiptError",
+        "sth": "LogError",
+        "inclusion": "LogError",
+        "consistency": "LogError",
+        "ballot": "BallotError",
+        "spoiled": "BallotError",
+    }
     for case, result in zip(cases, results):
         if case["op"] == "range":
-            assert result["error_name"] in ("ProofError", "InvalidPoint", "InvalidScalar"), (case["name"], result)
+            assert result["error_name"] in ("ProofError", "InvalidPoint", "InvalidScalar"), (
+                case["name"],
+                result,
+            )
         else:
             assert result["error_name"] == expected[case["op"]], (case["name"], result)
         assert result["error_message"], case["name"]
@@ -613,8 +797,13 @@ def test_vectors_hold_in_python() -> None:
 
     def decode(x: dict[str, Any]) -> Any:
         kind, value = next(iter(x.items()))
-        return {"point": Point.from_hex, "scalar": Scalar.from_hex, "bytes": bytes.fromhex, "text": str,
-                "int": int}[kind](value)
+        return {
+            "point": Point.from_hex,
+            "scalar": Scalar.from_hex,
+            "bytes": bytes.fromhex,
+            "text": str,
+            "int": int,
+        }[kind](value)
 
     for case in hashes["hashes"]:
         inputs = [decode(x) for x in case["inputs"]]
@@ -683,9 +872,172 @@ def test_node_timing_13_and_23_projects(capsys: pytest.CaptureFixture[str]) -> N
             )
 
 
-def test_errors_module_names_match_python() -> None:
-    """The JS error classes carry the Python class names the UI and tests rely on."""
-    source = (ROOT / "kiosk" / "static" / "js" / "crypto" / "errors.js").read_text(encoding="utf-8")
-    for cls in (BallotError, ChoiceError, LogError, ProofError, ReceiptError, PiaojueError):
-        assert f"class {cls.__name__} " in source
-    assert LogError.__name__ and ReceiptError.__name__
+# ------------------------------------------------------------------------- canonical JSON fuzz
+
+
+def _random_text(rng: random.Random, length: int) -> str:
+    pools = [
+        (0x00, 0x20),
+        (0x20, 0x7F),
+        (0x7F, 0xA1),
+        (0x2028, 0x202A),
+        (0x4E00, 0x4E40),
+        (0xFF00, 0xFF10),
+        (0xE000, 0xE004),
+        (0xFFF0, 0x10000),
+        (0x1F600, 0x1F610),
+        (0x20000, 0x20004),
+        (0x10FFF0, 0x110000),
+    ]
+    chars = []
+    for _ in range(length):
+        lo, hi = rng.choice(pools)
+        chars.append(chr(rng.randrange(lo, hi)))
+    return "".join(chars) + rng.choice(['"', "\\", "", "/"])
+
+
+def _random_document(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth >= 3 or roll < 0.45:
+        return rng.choice(
+            [
+                None,
+                True,
+                False,
+                rng.randrange(-(2**53) + 1, 2**53),
+                rng.randrange(-1000, 1000),
+                _random_text(rng, rng.randrange(0, 8)),
+            ]
+        )
+    if roll < 0.7:
+        return [_random_document(rng, depth + 1) for _ in range(rng.randrange(0, 5))]
+    return {
+        _random_text(rng, rng.randrange(0, 4)): _random_document(rng, depth + 1)
+        for _ in range(rng.randrange(0, 6))
+    }
+
+
+def test_canonical_json_of_random_documents_matches_python() -> None:
+    rng = random.Random(20270301)
+    documents = [_random_document(rng) for _ in range(400)]
+    got = run_node("canonical.mjs", {"documents": documents})["canonical"]
+    for doc, text in zip(documents, got):
+        assert text == canonical_json(doc).decode("utf-8"), doc
+
+
+# -------------------------------------------------------------------------------- the facade
+
+FACADE = {
+    "deriveCredential",
+    "signCheckin",
+    "checkinBody",
+    "encryptBallot",
+    "spoiledBody",
+    "verifyReceipt",
+    "verifySth",
+    "verifyInclusion",
+    "verifyConsistency",
+    "verifyBallot",
+    "verifySpoiled",
+    "trackerOf",
+    "parseTracker",
+    "normalizeCode",
+    "formatCode",
+    "parseCardQr",
+    "cardQrPayload",
+    "checkChoices",
+    "prepareJointKey",
+    "canonicalJson",
+    "ballotHashHex",
+    "voteHashHex",
+    "entryLeafHashHex",
+    "PiaojueError",
+    "EncodingError",
+    "InvalidPoint",
+    "InvalidScalar",
+    "BallotError",
+    "ChoiceError",
+    "CredentialError",
+    "LogError",
+    "ProofError",
+    "ReceiptError",
+    "VoteDefinitionError",
+}
+
+
+def test_facade_exports_and_throws_typed_errors() -> None:
+    report = run_node("facade.mjs")
+    assert FACADE <= set(report["exports"]), FACADE - set(report["exports"])
+    for result in report["results"]:
+        assert result["ok"] is False, (
+            f"{result['name']} returned {result.get('returned')!r} instead of throwing"
+        )
+        assert result["typed"] is True, f"{result['name']} threw an untyped {result['error_name']}: {result}"
+        assert result["error_message"], result
+    happy = report["happy"]
+    assert happy["tracker"] == happy["tracker_of"]
+    assert happy["ballot_hash"] == happy["ballot_hash_again"]
+    assert happy["spoiled_keys"] == ["ballot", "openings", "vote_id"]
+    assert happy["normalized"] == "ABCDE23456FGHIJ7KLMN"
+    assert happy["card"] == {"meetingId": "m1", "code": "ABCDE23456FGHIJ7KLMN"}
+    q = bytes.fromhex("ab" * 32)
+    key = derive_private_key("ABCDE23456FGHIJ7KLMN", "m1")
+    assert happy["checkin"] == {
+        "credential": public_key_hex(key),
+        "seat": "A001",
+        "signature": sign_checkin(key, q, "A001"),
+    }
+    assert happy["checkin_signature"] == happy["checkin"]["signature"]
+
+
+# --------------------------------------------------------------------------------- vendoring
+
+KIOSK = ROOT / "kiosk"
+VENDORED = KIOSK / "static" / "node_modules"
+PINS = {"@noble/curves": "2.4.0", "@noble/hashes": "2.4.0", "socket.io-client": "4.8.4"}
+
+
+def test_package_json_pins_exact_versions_and_lockfile_agrees() -> None:
+    package = json.loads((KIOSK / "package.json").read_text(encoding="utf-8"))
+    assert package["dependencies"] == PINS
+    lock = json.loads((KIOSK / "package-lock.json").read_text(encoding="utf-8"))
+    assert lock["packages"][""]["dependencies"] == PINS
+    for name, version in PINS.items():
+        assert lock["packages"][f"node_modules/{name}"]["version"] == version
+
+
+def _export_targets(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _export_targets(v)]
+    return []
+
+
+def test_vendored_files_are_the_pinned_runtime_files_only() -> None:
+    total = 0
+    for name, version in PINS.items():
+        directory = VENDORED / name
+        package = json.loads((directory / "package.json").read_text(encoding="utf-8"))
+        assert package["version"] == version
+        assert (directory / "LICENSE").is_file()
+        for target in _export_targets(package.get("exports")):
+            assert (directory / target).is_file(), f"{name} exports {target}, which is not vendored"
+        for path in directory.rglob("*"):
+            if path.is_file():
+                total += path.stat().st_size
+                rel = path.relative_to(directory).as_posix()
+                assert not rel.endswith((".d.ts", ".map", ".ts", ".md")), rel
+                assert not rel.startswith(("src/", "node_modules/")), rel
+    assert (VENDORED / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file()
+    assert total < 2_000_000, f"vendored files are {total} bytes"
+    for module in (
+        "ed25519.js",
+        "abstract/edwards.js",
+        "abstract/curve.js",
+        "abstract/modular.js",
+        "utils.js",
+    ):
+        assert (VENDORED / "@noble" / "curves" / module).is_file()
+    for module in ("sha2.js", "hkdf.js", "hmac.js", "utils.js"):
+        assert (VENDORED / "@noble" / "hashes" / module).is_file()

@@ -22,14 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ballot import templates  # noqa: E402
-from ballot.ballot import format_tracker, parse_tracker, tracker_code  # noqa: E402
-from ballot.demo_data import projects  # noqa: E402
-from ballot.elgamal import encrypt  # noqa: E402
-from ballot.errors import EncodingError, PiaojueError  # noqa: E402
-from ballot.group import GENERATOR, IDENTITY, ORDER, Point, Scalar  # noqa: E402
-from ballot.hashing import canonical_json, h256, hq  # noqa: E402
-from keys.credentials import (  # noqa: E402
+from ballot import templates
+from ballot.ballot import format_tracker, parse_tracker, tracker_code
+from ballot.demo_data import projects
+from ballot.elgamal import encrypt
+from ballot.errors import EncodingError, PiaojueError
+from ballot.group import GENERATOR, IDENTITY, ORDER, Point, Scalar
+from ballot.hashing import canonical_json, h256, hq
+from keys.credentials import (
     card_qr_payload,
     check_meeting_id,
     derive_private_key,
@@ -74,9 +74,12 @@ def canonical_vectors() -> dict[str, Any]:
     documents: list[tuple[str, Any]] = [
         ("scalars", [None, True, False, 0, -1, 1, 2**53 - 1, -(2**53 - 1), "", []]),
         ("empty containers", {"a": {}, "b": [], "c": [{}], "d": [[[]]]}),
-        ("cjk and emoji", {"title": "2027年民生实事项目票决", "emoji": "👍🏽🇨🇳", "mixed": "背街小巷 back-street ①②③"}),
+        (
+            "cjk and emoji",
+            {"title": "2027年民生实事项目票决", "emoji": "👍🏽🇨🇳", "mixed": "背街小巷 back-street ①②③"},
+        ),
         ("all control characters", {"s": ALL_CONTROLS}),
-        ("short escapes", ["\"", "\\", "\b", "\f", "\n", "\r", "\t", "/", "\\u0041", "'"]),
+        ("short escapes", ['"', "\\", "\b", "\f", "\n", "\r", "\t", "/", "\\u0041", "'"]),
         ("delete and c1 controls", ["\x7f", "\x80", "\x85", "\x9f", "\xa0", "\xad"]),
         ("line and paragraph separators", {"ls": "a\u2028b", "ps": "a\u2029b", "\u2028": "key"}),
         ("bom, zero width, private use", ["\ufeff", "\u200b\u200d", "\ue000", "\uffff", "\U0010ffff"]),
@@ -85,12 +88,34 @@ def canonical_vectors() -> dict[str, Any]:
         (
             "key ordering by code point",
             {
-                "b": 1, "a": 2, "B": 3, "A": 4, "aa": 5, "a\u0000": 6, "": 7, "é": 8, "e": 9, "z": 10,
-                "\uff01": 11, "😀": 12, "\ue000": 13, "\U00020000": 14, "\ud7ff": 15, "\uffff": 16,
-                "中": 17, "丁": 18, "10": 19, "9": 20, "_": 21, "~": 22,
+                "b": 1,
+                "a": 2,
+                "B": 3,
+                "A": 4,
+                "aa": 5,
+                "a\u0000": 6,
+                "": 7,
+                "é": 8,
+                "e": 9,
+                "z": 10,
+                "\uff01": 11,
+                "😀": 12,
+                "\ue000": 13,
+                "\U00020000": 14,
+                "\ud7ff": 15,
+                "\uffff": 16,
+                "中": 17,
+                "丁": 18,
+                "10": 19,
+                "9": 20,
+                "_": 21,
+                "~": 22,
             },
         ),
-        ("non-ascii keys nested", {"选项": [{"标签": "赞成", "id": "yes"}, {"id": "no", "标签": "反对"}], "ß": {"ss": 1}}),
+        (
+            "non-ascii keys nested",
+            {"选项": [{"标签": "赞成", "id": "yes"}, {"id": "no", "标签": "反对"}], "ß": {"ss": 1}},
+        ),
         ("deep nesting", {"a": [{"b": [{"c": [{"d": ["e", {"f": None}]}]}]}]}),
         ("vote entry", vote),
     ]
@@ -154,7 +179,10 @@ def hash_vectors() -> dict[str, Any]:
         ("piaojue/1/test", [0, 1, 2**53 - 1, 2**64 - 1]),
         ("piaojue/1/test", ["2027年民生实事项目票决", "👍", "a\u2028b"]),
         ("piaojue/1/test", [bytes(range(32)), bytes(range(256))]),
-        ("piaojue/1/range", [_sha256("ctx"), _point("K"), _point("alpha"), _point("beta"), 0, 1, GENERATOR, IDENTITY]),
+        (
+            "piaojue/1/range",
+            [_sha256("ctx"), _point("K"), _point("alpha"), _point("beta"), 0, 1, GENERATOR, IDENTITY],
+        ),
         ("piaojue/1/pok", ["2027-rd-3", 1, 0, _point("A"), _point("h")]),
         ("piaojue/1/test", [Scalar(0), Scalar(ORDER - 1), _scalar("s")]),
         ("piaojue/1/context", [_sha256("Q"), _sha256("Hv"), _sha256("credential")]),
@@ -175,7 +203,9 @@ def hash_vectors() -> dict[str, Any]:
     for i, m in enumerate([0, 1, 7, 20]):
         key = _point("joint key")
         ct, r = encrypt(m, key, _scalar(f"nonce {i}"))
-        elgamal.append({"m": m, "r": r.hex(), "public_key": key.hex(), "alpha": ct.alpha.hex(), "beta": ct.beta.hex()})
+        elgamal.append(
+            {"m": m, "r": r.hex(), "public_key": key.hex(), "alpha": ct.alpha.hex(), "beta": ct.beta.hex()}
+        )
     return {
         "description": "H256/Hq (SPEC §1) of typed inputs (int as a decimal string, encoded as u64be); "
         "scalar decoding (valid iff 64 lowercase hex with value < ℓ); s·G; P + Q; ElGamal with fixed nonces (SPEC §2)",
@@ -190,7 +220,9 @@ def hash_vectors() -> dict[str, Any]:
         ],
         "scalars": [{"hex": text, "valid": valid} for text, valid in scalars],
         "base_mul": [{"scalar": s.hex(), "point": Point.base_mul(s).hex()} for s, _ in base_mul],
-        "add": [{"p": p.hex(), "q": q.hex(), "sum": (p + q).hex(), "difference": (p - q).hex()} for p, q in adds],
+        "add": [
+            {"p": p.hex(), "q": q.hex(), "sum": (p + q).hex(), "difference": (p - q).hex()} for p, q in adds
+        ],
         "elgamal": elgamal,
     }
 
@@ -275,9 +307,13 @@ def credential_vectors() -> dict[str, Any]:
         "normalize_code / check_meeting_id / parse_card_qr results and exact error messages (keys/credentials.py)",
         "derivations": derivation_out,
         "normalize_ok": [{"input": text, "code": normalize_code(text)} for text in normalize_ok],
-        "normalize_errors": [{"input": text, "error": _error(normalize_code, text)} for text in normalize_errors],
+        "normalize_errors": [
+            {"input": text, "error": _error(normalize_code, text)} for text in normalize_errors
+        ],
         "meeting_id_ok": ["2027-rd-3", "市人大:2027", "m" * 128, "😀" * 128],
-        "meeting_id_errors": [{"meeting_id": m, "error": _error(check_meeting_id, m)} for m in meeting_id_errors],
+        "meeting_id_errors": [
+            {"meeting_id": m, "error": _error(check_meeting_id, m)} for m in meeting_id_errors
+        ],
         "card_qr": qr_out,
     }
 
@@ -287,7 +323,14 @@ def credential_vectors() -> dict[str, Any]:
 
 def tracker_vectors() -> dict[str, Any]:
     hashes = [bytes(32), b"\xff" * 32, bytes(range(32))] + [_sha256(f"ballot {i}") for i in range(5)]
-    parse_inputs = ["abcd-efgh-ijkl-mnop", " ABCD EFGH IJKL MNOP ", "ABCDEFGHIJKLMNOP", "ABCD-EFGH-IJKL-MNO1", "ABCD", ""]
+    parse_inputs = [
+        "abcd-efgh-ijkl-mnop",
+        " ABCD EFGH IJKL MNOP ",
+        "ABCDEFGHIJKLMNOP",
+        "ABCD-EFGH-IJKL-MNO1",
+        "ABCD",
+        "",
+    ]
     parse_out = []
     for text in parse_inputs:
         try:
@@ -297,7 +340,8 @@ def tracker_vectors() -> dict[str, Any]:
     return {
         "description": "tracker = RFC 4648 base32 of the first 10 bytes of ballot_hash, displayed XXXX-XXXX-XXXX-XXXX (SPEC §4.3)",
         "trackers": [
-            {"ballot_hash": h.hex(), "code": tracker_code(h), "display": format_tracker(tracker_code(h))} for h in hashes
+            {"ballot_hash": h.hex(), "code": tracker_code(h), "display": format_tracker(tracker_code(h))}
+            for h in hashes
         ],
         "parse": parse_out,
     }
