@@ -18,7 +18,7 @@ nothing. The same ballot posted twice gets the same receipt (``created`` is Fals
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import select
 
@@ -30,9 +30,10 @@ from ballot.hashing import canonical_json, parse_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
 from tally import context, db, live, logstore
+from tally.batching import GroupCommit, Item
 from tally.errors import APIError
 from tally.models import CastBallot, Credential, LogEntry, Vote
-from tally.receipts import find_ballot, original_receipt
+from tally.receipts import original_receipt
 
 STATUS = {
     "malformed": 400,
@@ -88,18 +89,31 @@ def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
     return credential
 
 
+@dataclass
+class _Pending:
+    """A verified ballot waiting for its batch (see tally.batching)."""
+
+    meeting_id: str
+    vote_id: str
+    recast: bool
+    digest: bytes
+    data: bytes
+    credential: str
+    ciphertexts: tuple[Ciphertext, ...]
+    repeat: CastBallot | None = None
+
+
 def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
+    """Steps 1–2 here, outside any lock; steps 3–9 in the meeting's next group commit."""
     meeting = context.sealed_meeting(meeting_id)
     definition = context.vote_definition(meeting_id, vote_id)
     if not isinstance(body, dict):
         raise rejection("malformed", "a ballot is a JSON object")
     try:
         digest = ballot_hash(body)
+        data = canonical_json(body)
     except EncodingError as exc:
         raise rejection("malformed", str(exc)) from None
-    existing = find_ballot(meeting_id, digest)
-    if existing is not None:
-        return _repeat(meeting_id, existing, body)
     try:
         verified = verify_ballot(body, definition, meeting.hash, meeting.public_key)
     except BallotError as exc:
@@ -107,83 +121,130 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     if any(ct.alpha.is_identity() for ct in verified.ciphertexts):
         # SPEC §2 nonces are in [1, ℓ); α = identity would reveal the selection (docs/spec-notes.md).
         raise rejection("malformed", "a selection was encrypted with a zero nonce (α is the identity)")
-    credential_hex = verified.credential.hex()
-    db.session().rollback()  # end the read transaction before taking the write lock
+    db.session().rollback()  # hold no connection while waiting for the batch
+    pending = _Pending(meeting_id, vote_id, definition.recast, digest, data, verified.credential.hex(),
+                       verified.ciphertexts)
+    accepted = _group_commit.submit(meeting_id, pending)
+    if pending.repeat is not None:
+        return _repeat(meeting_id, pending.repeat, data)
+    return accepted
 
+
+def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
+    """Steps 3–9 for every ballot of one batch, in one transaction, in arrival order.
+
+    A rejected ballot gets its own error and appends nothing; the others go on. One tree head
+    is signed for the batch, and every receipt carries an inclusion proof against it.
+    """
+    pending = [item.payload for item in items]
+    appended: list[tuple[Item[_Pending], int, CastBallot, str | None]] = []
+    touched: dict[str, Vote] = {}
     with logstore.writing(meeting_id) as log:
         session = log.session
-        again = session.scalar(
-            select(CastBallot).where(CastBallot.meeting_id == meeting_id, CastBallot.ballot_hash == digest)
-        )
-        if again is not None:  # the same ballot won a race with itself
-            repeat = again
-        else:
-            repeat = None
-            vote = session.get(Vote, (meeting_id, vote_id))
-            assert vote is not None
-            credential = session.scalar(
-                select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential_hex)
+        existing = {
+            row.ballot_hash: row
+            for row in session.scalars(
+                select(CastBallot).where(
+                    CastBallot.meeting_id == meeting_id, CastBallot.ballot_hash.in_({p.digest for p in pending})
+                )
             )
-            seat = _check_credential(credential, vote).seat
-            if vote.state != "open":
-                raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
-            previous = session.scalar(
+        }
+        credentials = {
+            c.public_key: c
+            for c in session.scalars(
+                select(Credential).where(
+                    Credential.meeting_id == meeting_id, Credential.public_key.in_({p.credential for p in pending})
+                )
+            )
+        }
+        previous = {
+            (row.vote_id, row.credential): row
+            for row in session.scalars(
                 select(CastBallot).where(
                     CastBallot.meeting_id == meeting_id,
-                    CastBallot.vote_id == vote_id,
-                    CastBallot.credential == credential_hex,
+                    CastBallot.credential.in_({p.credential for p in pending}),
+                    CastBallot.vote_id.in_({p.vote_id for p in pending}),
                     CastBallot.counts.is_(True),
                 )
             )
-            aggregate = _aggregate_points(vote, len(verified.ciphertexts))
-            if previous is not None:
-                if not definition.recast:
-                    raise rejection("already_voted", "this credential has already voted in this vote")
-                old = session.scalar(
-                    select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == previous.leaf_index)
-                )
-                for i, ct in enumerate(_selection_ciphertexts(parse_json(old))):
-                    aggregate[i] = Ciphertext(aggregate[i].alpha - ct.alpha, aggregate[i].beta - ct.beta)
-                previous.counts = False
-                vote.counted -= 1
-            leaf_index = log.append(body)
-            for i, ct in enumerate(verified.ciphertexts):
-                aggregate[i] = aggregate[i] + ct
-            vote.aggregate = [[ct.alpha.hex(), ct.beta.hex()] for ct in aggregate]
-            vote.ballots_logged += 1
-            vote.counted += 1
+        }
+        votes = {vote_id: session.get(Vote, (meeting_id, vote_id)) for vote_id in {p.vote_id for p in pending}}
+        aggregates = {
+            vote_id: _aggregate_points(vote, len(next(p for p in pending if p.vote_id == vote_id).ciphertexts))
+            for vote_id, vote in votes.items()
+            if vote is not None
+        }
+        in_batch: dict[bytes, CastBallot] = {}
+        batch_ciphertexts: dict[int, tuple[Ciphertext, ...]] = {}
+        for item, p in zip(items, pending):
+            try:
+                repeat = existing.get(p.digest) or in_batch.get(p.digest)
+                if repeat is not None:
+                    p.repeat = repeat
+                    continue
+                vote = votes[p.vote_id]
+                assert vote is not None
+                seat = _check_credential(credentials.get(p.credential), vote).seat
+                if vote.state != "open":
+                    raise rejection("vote_not_open", f"vote {p.vote_id!r} is {vote.state}, not open")
+                aggregate = aggregates[p.vote_id]
+                earlier = previous.get((p.vote_id, p.credential))
+                if earlier is not None:
+                    if not p.recast:
+                        raise rejection("already_voted", "this credential has already voted in this vote")
+                    old = batch_ciphertexts.get(id(earlier)) or _logged_ciphertexts(session, meeting_id, earlier)
+                    for i, ct in enumerate(old):
+                        aggregate[i] = Ciphertext(aggregate[i].alpha - ct.alpha, aggregate[i].beta - ct.beta)
+                    earlier.counts = False
+                    vote.counted -= 1
+                leaf_index = log.append_data(p.data, "ballot", p.vote_id)
+                for i, ct in enumerate(p.ciphertexts):
+                    aggregate[i] = aggregate[i] + ct
+                vote.ballots_logged += 1
+                vote.counted += 1
+                row = CastBallot(meeting_id=meeting_id, vote_id=p.vote_id, credential=p.credential,
+                                 ballot_hash=p.digest, leaf_index=leaf_index, counts=True)
+                previous[(p.vote_id, p.credential)] = row
+                in_batch[p.digest] = row
+                batch_ciphertexts[id(row)] = p.ciphertexts
+                touched[p.vote_id] = vote
+                appended.append((item, leaf_index, row, seat))
+            except APIError as exc:
+                item.error = exc
+        for vote_id, vote in touched.items():
+            vote.aggregate = [[ct.alpha.hex(), ct.beta.hex()] for ct in aggregates[vote_id]]
+        if appended:
             head = log.sign_tree_head()
-            row = CastBallot(
-                meeting_id=meeting_id,
-                vote_id=vote_id,
-                credential=credential_hex,
-                ballot_hash=digest,
-                leaf_index=leaf_index,
-                tree_head_id=head.id,
-                counts=True,
-            )
-            session.add(row)
-            receipt = make_receipt(
-                meeting_id, vote_id, digest, display_tracker(digest), leaf_index, logstore.sth_json(head),
-                log.tree.inclusion_proof(leaf_index, head.tree_size),
-            )
-    if repeat is not None:
-        return _repeat(meeting_id, repeat, body)
-    live.announce_turnout(vote)
-    live.announce_seat_voted(meeting_id, vote_id, seat)
-    return Accepted(receipt, True)
+            sth = logstore.sth_json(head)
+            for item, leaf_index, row, _seat in appended:
+                row.tree_head_id = head.id
+                session.add(row)
+                p = item.payload
+                item.result = Accepted(
+                    make_receipt(meeting_id, p.vote_id, p.digest, display_tracker(p.digest), leaf_index, sth,
+                                 log.tree.inclusion_proof(leaf_index, head.tree_size)),
+                    True,
+                )
+    for vote in touched.values():
+        live.announce_turnout(vote)
+    for item, _leaf_index, _row, seat in appended:
+        live.announce_seat_voted(meeting_id, item.payload.vote_id, seat)
 
 
-def _repeat(meeting_id: str, row: CastBallot, body: dict[str, Any]) -> Accepted:
+def _logged_ciphertexts(session: Any, meeting_id: str, row: CastBallot) -> list[Ciphertext]:
+    data = session.scalar(select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == row.leaf_index))
+    return _selection_ciphertexts(parse_json(data))
+
+
+_group_commit: GroupCommit[_Pending] = GroupCommit(_run_batch)
+
+
+def _repeat(meeting_id: str, row: CastBallot, data: bytes) -> Accepted:
     """The ballot with this hash is logged: the same bytes get the same receipt (SPEC §11)."""
     logged = db.session().scalar(
         select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == row.leaf_index)
     )
-    try:
-        same = logged == canonical_json(body)
-    except EncodingError:
-        same = False
-    if not same:
+    if logged != data:
         raise rejection("already_voted", "a different ballot with this hash is already logged")
     return Accepted(original_receipt(meeting_id, row), False)
 

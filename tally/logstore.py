@@ -72,18 +72,14 @@ class LogWriter:
     _unsigned: bool = False
 
     def append(self, entry: dict[str, Any]) -> int:
-        data = canonical_json(entry)
+        return self.append_data(canonical_json(entry), entry["type"], entry.get("vote_id"))
+
+    def append_data(self, data: bytes, entry_type: str, vote_id: str | None) -> int:
+        """Append an entry already in canonical JSON (``data`` is exactly ``d_i``)."""
         index = self.meeting.log_size
         digest = leaf_hash(data)
         self.session.add(
-            LogEntry(
-                meeting_id=self.meeting.id,
-                idx=index,
-                type=entry["type"],
-                vote_id=entry.get("vote_id"),
-                data=data,
-                leaf_hash=digest,
-            )
+            LogEntry(meeting_id=self.meeting.id, idx=index, type=entry_type, vote_id=vote_id, data=data, leaf_hash=digest)
         )
         self.meeting.log_size = index + 1
         self.tree.append(digest)
