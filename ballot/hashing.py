@@ -74,7 +74,23 @@ def hq(tag: str, *inputs: HashInput) -> Scalar:
     return Scalar._trusted(int.from_bytes(digest, "little") % ORDER)
 
 
-def _check_document(obj: Any, where: str) -> None:
+def _is_document(obj: Any) -> bool:
+    """The fast check: is ``obj`` made only of objects, arrays, strings, booleans, null and
+    integers with ``|n| < 2^53`` (SPEC §1)? Builds no error paths; see :func:`_locate_problem`."""
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER < obj < MAX_SAFE_INTEGER
+    if kind is list:
+        return all(_is_document(item) for item in obj)
+    if kind is dict:
+        return all(type(key) is str and _is_document(value) for key, value in obj.items())
+    return False
+
+
+def _locate_problem(obj: Any, where: str) -> None:
+    """Raise :class:`EncodingError` naming where in ``obj`` the first problem is (the slow path)."""
     if obj is None or isinstance(obj, (bool, str)):
         return
     if isinstance(obj, int):
@@ -85,15 +101,21 @@ def _check_document(obj: Any, where: str) -> None:
         raise EncodingError("floats are not allowed in documents", where=where)
     if isinstance(obj, list):
         for i, item in enumerate(obj):
-            _check_document(item, f"{where}[{i}]")
+            _locate_problem(item, f"{where}[{i}]")
         return
     if isinstance(obj, dict):
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise EncodingError("object keys must be strings", where=where)
-            _check_document(value, f"{where}.{key}")
+            _locate_problem(value, f"{where}.{key}")
         return
     raise EncodingError(f"a {type(obj).__name__} is not a JSON value", where=where)
+
+
+def _check_document(obj: Any, where: str) -> None:
+    if not _is_document(obj):
+        _locate_problem(obj, where)
+        raise EncodingError("not a JSON document", where=where)  # a subclass of a JSON type
 
 
 def canonical_json(obj: Any) -> bytes:

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import select
 
-from ballot.ballot import ballot_hash, display_tracker, verify_ballot
+from ballot.ballot import display_tracker, verify_ballot
 from ballot.elgamal import Ciphertext
 from ballot.errors import BallotError, EncodingError
 from ballot.group import Point
@@ -110,14 +110,13 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     if not isinstance(body, dict):
         raise rejection("malformed", "a ballot is a JSON object")
     try:
-        digest = ballot_hash(body)
-        data = canonical_json(body)
-    except EncodingError as exc:
-        raise rejection("malformed", str(exc)) from None
-    try:
         verified = verify_ballot(body, definition, meeting.hash, meeting.public_key)
+        data = canonical_json(body)
     except BallotError as exc:
         raise rejection(exc.code, exc.message, where=exc.where) from None
+    except EncodingError as exc:
+        raise rejection("malformed", str(exc)) from None
+    digest = verified.hash
     if any(ct.alpha.is_identity() for ct in verified.ciphertexts):
         # SPEC §2 nonces are in [1, ℓ); α = identity would reveal the selection (docs/spec-notes.md).
         raise rejection("malformed", "a selection was encrypted with a zero nonce (α is the identity)")
