@@ -6,12 +6,14 @@ PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
 # System packages: libsodium (the group arithmetic), and for the test suite nginx (the
-# multi-instance tests), Debian's chromium (the browser tests) and node (the JS crypto tests).
+# multi-instance tests), Debian's chromium (the browser tests; Playwright drives it, never a
+# browser download of its own), a Chinese font, and node (the JS crypto tests).
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libsodium\.so\.2[3-9]' || need+=(libsodium23)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v chromium >/dev/null || need+=(chromium)
 command -v node >/dev/null || need+=(nodejs)
+fc-list 2>/dev/null | grep -qiE 'wqy|noto sans cjk' || need+=(fonts-wqy-microhei)  # Chinese text in screenshots
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "Installing from Debian's packages: ${need[*]}"

@@ -9,6 +9,7 @@
 #    committed and served as static files, so the Python-only setup needs no node or npm:
 #      - @noble/curves, @noble/hashes: package.json, LICENSE and the compiled ESM *.js files
 #        (top level and abstract/); no *.d.ts, *.map, README or src/ TypeScript.
+#      - jsqr: package.json, LICENSE and dist/jsQR.js (the scanner's fallback decoder).
 #      - socket.io-client: package.json, LICENSE and dist/socket.io.esm.min.js only. Its upstream
 #        "exports" map points at build/ files that are not vendored, so the copied package.json is
 #        rewritten to export just the vendored ESM bundle (and "type": "module" so node can load it).
@@ -65,6 +66,11 @@ pkg.exports = { ".": bundle, [bundle]: bundle, "./package.json": "./package.json
 pkg.piaojueVendored = "pruned by kiosk/vendor.sh: only dist/socket.io.esm.min.js is vendored";
 fs.writeFileSync(file, JSON.stringify(pkg, null, 2) + "\n");
 EOF
+
+# jsQR (Apache-2.0): the QR decoder the scanner falls back on where BarcodeDetector is missing.
+mkdir -p "$dest/jsqr/dist"
+cp "$src/jsqr/package.json" "$src/jsqr/LICENSE" "$dest/jsqr/"
+cp "$src/jsqr/dist/jsQR.js" "$dest/jsqr/dist/"
 
 # Every export target must exist after pruning.
 node - "$dest" <<'EOF'

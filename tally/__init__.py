@@ -25,6 +25,7 @@ def database_url(app: Flask) -> str:
 def create_app(test_config: dict[str, Any] | type | None = None, *, instance_path: str | None = None) -> Flask:
     """The app factory. ``test_config`` (a dict or a config class) overrides :class:`Config`;
     ``instance_path`` moves the instance folder (the SQLite file, demo trustee files, the KEK)."""
+    instance_path = instance_path or os.environ.get("PIAOJUE_INSTANCE_PATH") or None
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(Config)
     if isinstance(test_config, dict):
@@ -56,6 +57,11 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     app.register_blueprint(kiosk.receipt_bp)
     app.register_blueprint(demo_control.bp)
     _register_error_handlers(app)
+
+    # Staff web pages (issue #5): Flask-Babel, Flask-Login, CSRF (staff pages only), blueprints.
+    from tally import web
+
+    web.init_app(app)
 
     from tally import cli, timers
 

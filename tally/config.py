@@ -3,6 +3,7 @@
 
 | variable | meaning | default |
 |---|---|---|
+| ``PIAOJUE_INSTANCE_PATH`` | the instance folder (SQLite file, KEK file, demo trustees) | ``instance/`` beside the code |
 | ``DATABASE_URL`` | SQLAlchemy URL; ``postgresql+psycopg://…`` for PostgreSQL | SQLite file ``instance/piaojue.sqlite3`` |
 | ``PIAOJUE_KEY_ENCRYPTION_KEY`` | 64 hex chars (32 bytes): wraps each meeting's log key at rest | a random key kept in ``instance/key-encryption-key`` (mode 0600) |
 | ``PIAOJUE_PUBLIC_URL`` | base URL printed in receipts' QR codes | the request's host URL |

@@ -994,7 +994,7 @@ def test_facade_exports_and_throws_typed_errors() -> None:
 
 KIOSK = ROOT / "kiosk"
 VENDORED = KIOSK / "static" / "node_modules"
-PINS = {"@noble/curves": "2.4.0", "@noble/hashes": "2.4.0", "socket.io-client": "4.8.4"}
+PINS = {"@noble/curves": "2.4.0", "@noble/hashes": "2.4.0", "jsqr": "1.4.0", "socket.io-client": "4.8.4"}
 
 
 def test_package_json_pins_exact_versions_and_lockfile_agrees() -> None:

@@ -7,8 +7,6 @@
 import { announce, h } from "./dom.js";
 import { field, formatBudget, joinList, t } from "./i18n.js";
 
-const SINGLE_KINDS = new Set(["resolution", "appointment", "evaluation"]);
-
 export const kindLabel = (kind) => {
   const key = `kind_${kind}`;
   const text = t(key);
@@ -22,6 +20,8 @@ export const contestLabel = (contest) => field(contest, "title") || contest.id;
 function chosen(choices, contestId) {
   return choices[contestId] ?? [];
 }
+
+const fullMessage = (vote, max) => t(vote.kind === "election" ? "selected_full_people" : "selected_full", { max });
 
 let uid = 0;
 const nextId = (prefix) => `${prefix}-${++uid}`;
@@ -43,7 +43,7 @@ export function validate(vote, choices) {
     return { ok: false, reason: t("need_at_least", { title: contestLabel(c), min: c.min }) };
   }
   for (const c of vote.contests) {
-    if (chosen(choices, c.id).length > c.max) return { ok: false, reason: t("selected_full", { max: c.max }) };
+    if (chosen(choices, c.id).length > c.max) return { ok: false, reason: fullMessage(vote, c.max) };
   }
   for (const k of vote.constraints ?? []) {
     const count = k.members.filter(([c, o]) => chosen(choices, c).includes(o)).length;
@@ -215,7 +215,7 @@ export function renderBallot(vote, choices, { onNext }) {
       choices[contest.id] = [...list, option.id];
       announce(`${t("option_selected", { label: optionLabel(option) })}。${t("selected_count", { count: list.length + 1, max: contest.max })}`);
     } else {
-      announce(t("selected_full", { max: contest.max }));
+      announce(fullMessage(vote, contest.max));
       return;
     }
     update();
@@ -235,9 +235,8 @@ export function renderBallot(vote, choices, { onNext }) {
       }
       const counter = body.querySelector(`[data-counter="${CSS.escape(contest.id)}"]`);
       if (counter) {
-        counter.replaceChildren(
-          h("span", { class: "counter-value" }, t("selected_count", { count: list.length, max: contest.max })),
-          full ? h("span", { class: "counter-full" }, t("selected_full", { max: contest.max })) : null);
+        counter.replaceChildren(h("span", { class: "counter-value" }, t("selected_count", { count: list.length, max: contest.max })));
+        if (full) counter.append(h("span", { class: "counter-full", role: "note" }, fullMessage(vote, contest.max)));
       }
     }
     const verdict = validate(vote, choices);
@@ -245,6 +244,9 @@ export function renderBallot(vote, choices, { onNext }) {
     const counts = vote.contests.filter((c) => c.max > 1);
     const parts = [];
     if (counts.length === 1) parts.push(h("span", { class: "footer-count" }, t("selected_count", { count: chosen(choices, counts[0].id).length, max: counts[0].max })));
+    if (counts.length === 1 && chosen(choices, counts[0].id).length >= counts[0].max) {
+      parts.push(h("span", { class: "footer-full" }, fullMessage(vote, counts[0].max)));
+    }
     if (!verdict.ok) parts.push(h("span", { class: "footer-reason" }, verdict.reason));
     else if (vote.kind === "appointment") parts.push(h("span", { class: "footer-hint" }, t("leave_blank_hint")));
     status.replaceChildren(...parts);
@@ -320,8 +322,4 @@ export function resultSummary(vote, result) {
     })));
   }
   return h("div", { class: "result-summary" }, parts);
-}
-
-export function isSingleKind(kind) {
-  return SINGLE_KINDS.has(kind);
 }

@@ -15,7 +15,6 @@ const MESSAGES = {
     countdown: "距表决结束 {time}",
     countdown_over: "表决时间已到",
     loading: "正在载入…",
-    skip_to_main: "跳到主要内容",
 
     // pairing
     pair_title: "平板配对",
@@ -35,6 +34,7 @@ const MESSAGES = {
     scan_button: "扫描凭证卡二维码",
     scan_hint: "请将凭证卡上的二维码对准屏幕上方的摄像头。",
     scan_cancel: "取消扫描",
+    or: "或者",
     scan_failed: "无法使用摄像头：{reason}。请直接输入代码。",
     scan_other_meeting: "这张凭证卡属于另一次会议（{meeting}），不能在本会议签到。",
     code_label: "凭证代码",
@@ -57,6 +57,7 @@ const MESSAGES = {
     quorum_met: "已达到法定人数",
     quorum_not_met: "未达到法定人数",
     vote_opened: "表决已开始：{title}",
+    open_vote_button: "前往表决：{title}",
 
     // ballots
     kind_resolution: "议案表决",
@@ -72,6 +73,7 @@ const MESSAGES = {
     instr_generic: "请按每项的说明作出选择。",
     selected_count: "已选 {count} / {max}",
     selected_full: "已选满 {max} 项。如需更换，请先取消一项。",
+    selected_full_people: "已选满 {max} 名。如需更换，请先取消一名。",
     budget: "预算 {amount}",
     next: "下一步",
     need_choice_resolution: "请先选择赞成、反对或弃权。",
@@ -191,7 +193,6 @@ const MESSAGES = {
     countdown: "Voting closes in {time}",
     countdown_over: "Voting time is up",
     loading: "Loading…",
-    skip_to_main: "Skip to main content",
 
     pair_title: "Pair this tablet",
     pair_intro: "Enter the 8-digit pairing code from the clerk to bind this tablet to your seat.",
@@ -209,6 +210,7 @@ const MESSAGES = {
     scan_button: "Scan the card's QR code",
     scan_hint: "Hold the QR code on your card up to the camera above the screen.",
     scan_cancel: "Cancel scanning",
+    or: "or",
     scan_failed: "The camera cannot be used: {reason}. Please type the code instead.",
     scan_other_meeting: "This card belongs to another meeting ({meeting}); it cannot check in here.",
     code_label: "Credential code",
@@ -230,6 +232,7 @@ const MESSAGES = {
     quorum_met: "Quorum met",
     quorum_not_met: "Quorum not met",
     vote_opened: "Voting has begun: {title}",
+    open_vote_button: "Go to the vote: {title}",
 
     kind_resolution: "Resolution",
     kind_appointment: "Appointments",
@@ -244,6 +247,7 @@ const MESSAGES = {
     instr_generic: "Make your choices as each item says.",
     selected_count: "Chosen {count} / {max}",
     selected_full: "You have chosen {max}. To change, first undo one.",
+    selected_full_people: "You have chosen {max} candidates. To change, first undo one.",
     budget: "Budget {amount}",
     next: "Next",
     need_choice_resolution: "Choose For, Against or Abstain first.",
