@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cast, core
+from bench import cast, core, kiosk
 
-BENCHES = {"core": core.main, "cast": cast.main}
+BENCHES = {"core": core.main, "cast": cast.main, "kiosk": kiosk.main}
 
 
 def main() -> None:
