@@ -2,7 +2,7 @@
 
 This is the only module that talks to libsodium's group functions. The library is loaded by
 pysodium (the system libsodium, >= 1.0.18); the hot operations call its C functions through the
-handle pysodium already opened, which skips a Python wrapper layer per call. docs/spec-notes.md
+handle pysodium already opened, which skips a Python wrapper layer per call. docs/dependencies.md
 says why pysodium was chosen over rbcl.
 
 * A :class:`Scalar` holds a Python int in ``[0, ℓ)``. Scalar arithmetic is plain modular
