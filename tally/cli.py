@@ -276,8 +276,83 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int) -> None:
                       allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 
+user_cli = AppGroup("user", help="Staff accounts for the web pages (password logins).")
+USER_ACTOR = "system:cli"
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _account(fn: Callable[[], Any]) -> Any:
+    from tally.web.auth import AccountError
+
+    try:
+        return fn()
+    except AccountError as exc:
+        _fail(str(exc))
+
+
+@user_cli.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(auth.ROLES)), required=True)
+@click.option("--display-name", default=None, help="the name shown on the pages (default: NAME)")
+@click.option("--meeting", "meeting_id", default=None, help="a trustee's meeting")
+@click.option("--trustee", "trustee_index", type=int, default=None, help="a trustee's index")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
+def user_add(name: str, role: str, display_name: str | None, meeting_id: str | None, trustee_index: int | None,
+             password_stdin: bool) -> None:
+    """Create a staff account NAME with a password (prompted for, or --password-stdin)."""
+    from tally.web import auth as web_auth
+
+    password = _new_password(password_stdin)
+    user = _account(lambda: web_auth.create_user(name, role, password, display_name=display_name,
+                                                 meeting_id=meeting_id, trustee_index=trustee_index,
+                                                 actor=USER_ACTOR))
+    click.echo(f"account {user.username} ({user.role}) created; sign in at /staff/login")
+
+
+@user_cli.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
+def user_passwd(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME (ends its sessions everywhere)."""
+    from tally.web import auth as web_auth
+
+    password = _new_password(password_stdin)
+    _account(lambda: web_auth.set_password(name, password, actor=USER_ACTOR))
+    click.echo(f"password of {name} changed")
+
+
+@user_cli.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="enable the account again instead")
+def user_disable(name: str, enable: bool) -> None:
+    """Disable (or --enable) the account NAME; a disabled account cannot sign in."""
+    from tally.web import auth as web_auth
+
+    _account(lambda: web_auth.set_active(name, enable, actor=USER_ACTOR))
+    click.echo(f"account {name} {'enabled' if enable else 'disabled'}")
+
+
+@user_cli.command("list")
+def user_list() -> None:
+    """List the staff accounts."""
+    from sqlalchemy import select
+
+    from tally import db
+    from tally.models import StaffUser
+
+    for user in db.session().scalars(select(StaffUser).order_by(StaffUser.username)):
+        where = f" meeting {user.meeting_id} trustee {user.trustee_index}" if user.role == "trustee" else ""
+        click.echo(f"{user.username}\t{user.role}{where}\t{user.display_name}\t{'active' if user.active else 'disabled'}")
+
+
 def init_app(app: Flask) -> None:
     for command in (db_cli, meeting_cli, roster_import, credentials_cli, vote_cli, record, staff, demo_command,
-                    demo_serve):
+                    demo_serve, user_cli):
         app.cli.add_command(command)
 

@@ -226,3 +226,41 @@ class Pairing(Base):
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+# ------------------------------------------------------------------ staff web pages (issue #5)
+
+
+class StaffUser(Base):
+    """A staff member's web login (issue #5): an argon2id password hash and a role.
+
+    ``role`` is one of ``clerk``, ``presidium``, ``trustee``, ``auditor`` (tally.auth.ROLES); a
+    trustee's account names its meeting and trustee index. Accounts are made with
+    ``flask --app tally user add``; an inactive account cannot log in.
+    """
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    meeting_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trustee_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LoginThrottle(Base):
+    """Failed staff logins per (username, client address): after too many in a window the pair
+    is locked out for a while (tally.web.auth). Kept in the database so that every instance
+    behind the load balancer sees the same counts and a restart does not reset them."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -1,0 +1,44 @@
+"""The audit trail, rendered: a meeting's staff actions (the data of
+``GET /api/staff/meetings/<mid>/audit``), and the account events (sign-ins, failed sign-ins,
+lockouts, account changes), which belong to no meeting."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from tally import db, setup
+from tally.models import AuditEvent
+from tally.web import staff_blueprint
+from tally.web.auth import roles_required
+
+bp = staff_blueprint("staff_audit", __name__)
+PAGE = 500
+
+
+def _page(query):  # type: ignore[no-untyped-def]
+    """Newest first, ``PAGE`` at a time; ``?before=ID`` continues."""
+    before = request.args.get("before", "")
+    if before.isdigit() and len(before) < 16:
+        query = query.where(AuditEvent.id < int(before))
+    action = request.args.get("action", "").strip()
+    if action:
+        query = query.where(AuditEvent.action.startswith(action[:64], autoescape=True))
+    events = list(db.session().scalars(query.order_by(AuditEvent.id.desc()).limit(PAGE + 1)))
+    more = len(events) > PAGE
+    return events[:PAGE], (events[PAGE - 1].id if more else None), action
+
+
+@bp.get("/meetings/<meeting_id>/audit")
+@roles_required("auditor", "clerk", "presidium")
+def meeting_audit(meeting_id: str):  # type: ignore[no-untyped-def]
+    meeting = setup.get_meeting(meeting_id)
+    events, older, action = _page(select(AuditEvent).where(AuditEvent.meeting_id == meeting_id))
+    return render_template("staff/audit/events.html", meeting=meeting, events=events, older=older, action=action)
+
+
+@bp.get("/audit/accounts")
+@roles_required("auditor")
+def account_audit():  # type: ignore[no-untyped-def]
+    events, older, action = _page(select(AuditEvent).where(AuditEvent.meeting_id.is_(None)))
+    return render_template("staff/audit/events.html", meeting=None, events=events, older=older, action=action)
