@@ -65,12 +65,23 @@ _GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英�
 _DELEGATIONS = ["城东区代表团", "城西区代表团", "高新区代表团", "南湖县代表团", "北山县代表团", "解放军代表团"]
 
 
+def _section(n: int) -> str:
+    """Hall sections A, B, …, Z, AA, AB, … (100 seats each)."""
+    label = ""
+    n += 1
+    while n:
+        n, remainder = divmod(n - 1, 26)
+        label = chr(ord("A") + remainder) + label
+    return label
+
+
 def deputy_roster(count: int, seed: int = 0) -> list[dict[str, str]]:
-    """``count`` deputies with plausible Chinese names, seats ``A001``… and delegations."""
+    """``count`` deputies with plausible Chinese names, unique seats (``001``… or ``A001``…) and
+    delegations."""
     rng = random.Random(seed)
     roster = []
     for i in range(count):
         name = rng.choice(_SURNAMES) + "".join(rng.choice(_GIVEN) for _ in range(rng.choice((1, 2))))
-        roster.append({"seat": f"{'ABCDEFGH'[i // 100 % 8]}{i % 100 + 1:03d}" if count > 100 else f"{i + 1:03d}",
-                       "name": name, "group": _DELEGATIONS[i % len(_DELEGATIONS)]})
+        seat = f"{_section(i // 100)}{i % 100 + 1:03d}" if count > 100 else f"{i + 1:03d}"
+        roster.append({"seat": seat, "name": name, "group": _DELEGATIONS[i % len(_DELEGATIONS)]})
     return roster

@@ -7,6 +7,7 @@ scalars; ``*_to_json`` / ``parse_*`` convert to and from the SPEC's hex arrays.
 
 from __future__ import annotations
 
+import threading
 from typing import Sequence
 
 from ballot.elgamal import Ciphertext
@@ -21,13 +22,22 @@ PARTIAL_TAG = "piaojue/1/partial"
 ScalarPair = tuple[Scalar, Scalar]
 
 _multiples: list[Point] = [IDENTITY]
+_multiples_lock = threading.Lock()
 
 
 def multiple_of_generator(j: int) -> Point:
-    """``j·G`` for small ``j ≥ 0``, cached (range bounds are small)."""
-    while len(_multiples) <= j:
-        _multiples.append(_multiples[-1] + GENERATOR)
-    return _multiples[j]
+    """``j·G`` for small ``j ≥ 0``, cached (range bounds are small).
+
+    Thread-safe: the cache only grows, under a lock, and each entry is computed before it is
+    appended. (The point addition runs in libsodium with the GIL released, so without the lock
+    two threads could append the same entry and shift every later one.)
+    """
+    if j < len(_multiples):
+        return _multiples[j]
+    with _multiples_lock:
+        while len(_multiples) <= j:
+            _multiples.append(_multiples[-1] + GENERATOR)
+        return _multiples[j]
 
 
 # ---------------------------------------------------------------- §3 range proof

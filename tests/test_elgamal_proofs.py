@@ -141,3 +141,34 @@ def test_scalar_bounds():
     assert Scalar.reduce(ORDER) == Scalar.reduce(0)
     with pytest.raises(InvalidScalar):
         Scalar(ORDER)
+
+
+def test_generator_multiples_cache_is_thread_safe():
+    """Regression: threads growing the j·G cache at once must not shift its entries (a race that
+    once made the service reject valid ballots with ranges wider than [0,1])."""
+    import threading
+
+    from ballot import proofs
+
+    for _ in range(20):
+        del proofs._multiples[1:]  # no other thread is running here
+        barrier = threading.Barrier(8)
+
+        def grow():
+            barrier.wait()
+            for j in range(40):
+                proofs.multiple_of_generator(j)
+
+        threads = [threading.Thread(target=grow) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert proofs._multiples == [Point.base_mul(Scalar.reduce(j)) for j in range(len(proofs._multiples))]
+
+
+def test_demo_roster_seats_are_unique_at_any_size():
+    from ballot.demo_data import deputy_roster
+
+    seats = [d["seat"] for d in deputy_roster(3000)]
+    assert len(set(seats)) == 3000 and seats[0] == "A001" and seats[2600] == "AA001"
