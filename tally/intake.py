@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ballot.ballot import display_tracker, verify_ballot
 from ballot.elgamal import Ciphertext
@@ -215,9 +215,13 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
         if appended:
             head = log.sign_tree_head()
             sth = logstore.sth_json(head)
+            session.execute(
+                insert(CastBallot),
+                [{"meeting_id": meeting_id, "vote_id": row.vote_id, "credential": row.credential,
+                  "ballot_hash": row.ballot_hash, "leaf_index": row.leaf_index, "tree_head_id": head.id,
+                  "counts": row.counts} for _item, _leaf_index, row, _seat in appended],
+            )
             for item, leaf_index, row, _seat in appended:
-                row.tree_head_id = head.id
-                session.add(row)
                 p = item.payload
                 item.result = Accepted(
                     make_receipt(meeting_id, p.vote_id, p.digest, display_tracker(p.digest), leaf_index, sth,

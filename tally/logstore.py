@@ -12,35 +12,38 @@ from __future__ import annotations
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
 from tally import db
 from tally.logkeys import open_log_key
-from tally.models import LogEntry, Meeting, TreeHead
+from tally.models import LogEntry, Meeting, TreeHead, utcnow
 
-_trees: dict[str, MerkleTree] = {}
+_trees: dict[tuple[str, str], MerkleTree] = {}
 _trees_guard = threading.Lock()
 
 
+def _cache_key(db_session: Session, meeting_id: str) -> tuple[str, str]:
+    """Trees are cached per database and meeting, so two apps in one process never share one."""
+    return (str(db_session.get_bind().url), meeting_id)
+
+
 def _synced_tree(db_session: Session, meeting_id: str, size: int) -> MerkleTree:
-    """This process's tree for the meeting, holding exactly the first ``size`` committed entries."""
-    tree = _trees.get(meeting_id)
-    if tree is not None and tree.size > size:
-        tree = None
-    if tree is not None and tree.size > 0:
-        last = db_session.scalar(
-            select(LogEntry.leaf_hash).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == tree.size - 1)
-        )
-        if last != tree.leaf_hash(tree.size - 1):
-            tree = None
-    if tree is None:
+    """This process's tree for the meeting, holding exactly the first ``size`` committed entries.
+
+    The cache only ever holds committed leaves: :func:`writing` drops it when a transaction
+    fails, and leaves are only added from committed rows or by a transaction that then commits.
+    So a cached prefix is trusted and only the entries other processes appended are read.
+    """
+    key = _cache_key(db_session, meeting_id)
+    tree = _trees.get(key)
+    if tree is None or tree.size > size:
         tree = MerkleTree()
     if tree.size < size:
         rows = db_session.scalars(
@@ -52,13 +55,14 @@ def _synced_tree(db_session: Session, meeting_id: str, size: int) -> MerkleTree:
     if tree.size != size:
         raise RuntimeError(f"log of meeting {meeting_id} has a gap: {tree.size} leaves for size {size}")
     with _trees_guard:
-        _trees[meeting_id] = tree
+        _trees[key] = tree
     return tree
 
 
 def forget(meeting_id: str) -> None:
     with _trees_guard:
-        _trees.pop(meeting_id, None)
+        for key in [k for k in _trees if k[1] == meeting_id]:
+            del _trees[key]
 
 
 @dataclass
@@ -70,39 +74,45 @@ class LogWriter:
     tree: MerkleTree
     _log_key: Ed25519PrivateKey | None = None
     _unsigned: bool = False
+    _pending: list[dict[str, Any]] = field(default_factory=list)
 
     def append(self, entry: dict[str, Any]) -> int:
         return self.append_data(canonical_json(entry), entry["type"], entry.get("vote_id"))
 
     def append_data(self, data: bytes, entry_type: str, vote_id: str | None) -> int:
-        """Append an entry already in canonical JSON (``data`` is exactly ``d_i``)."""
+        """Append an entry already in canonical JSON (``data`` is exactly ``d_i``).
+
+        Rows are inserted in bulk by :meth:`flush_entries` (before a tree head is signed, and at
+        the end of the transaction), one statement per batch instead of one per entry.
+        """
         index = self.meeting.log_size
         digest = leaf_hash(data)
-        self.session.add(
-            LogEntry(meeting_id=self.meeting.id, idx=index, type=entry_type, vote_id=vote_id, data=data, leaf_hash=digest)
+        self._pending.append(
+            {"meeting_id": self.meeting.id, "idx": index, "type": entry_type, "vote_id": vote_id,
+             "data": data, "leaf_hash": digest, "created_at": utcnow()}
         )
         self.meeting.log_size = index + 1
         self.tree.append(digest)
         self._unsigned = True
         return index
 
+    def flush_entries(self) -> None:
+        if self._pending:
+            self.session.execute(insert(LogEntry), self._pending)
+            self._pending = []
+
     def sign_tree_head(self) -> TreeHead:
         """Sign the current tree (SPEC §7) and store the STH."""
+        self.flush_entries()
         if self._log_key is None:
             self._log_key = open_log_key(self.meeting.id, self.meeting.log_private_key_sealed)
         size = self.tree.size
         sth = sign_sth(self._log_key, size, self.tree.root(size), int(time.time() * 1000))
-        head = TreeHead(
-            meeting_id=self.meeting.id,
-            tree_size=size,
-            root=bytes.fromhex(sth["root"]),
-            timestamp=sth["timestamp"],
-            signature=bytes.fromhex(sth["signature"]),
-        )
-        self.session.add(head)
-        self.session.flush()
+        values = {"meeting_id": self.meeting.id, "tree_size": size, "root": bytes.fromhex(sth["root"]),
+                  "timestamp": sth["timestamp"], "signature": bytes.fromhex(sth["signature"])}
+        head_id = self.session.execute(insert(TreeHead).returning(TreeHead.id), values).scalar_one()
         self._unsigned = False
-        return head
+        return TreeHead(id=head_id, **values)  # a detached copy: the row is already inserted
 
 
 @contextmanager
@@ -119,6 +129,7 @@ def writing(meeting_id: str) -> Iterator[LogWriter]:
             yield writer
             if writer._unsigned:  # every committed log state has a signed tree head
                 writer.sign_tree_head()
+            writer.flush_entries()
     except BaseException:
         forget(meeting_id)
         raise
