@@ -10,7 +10,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from ballot.hashing import parse_json
-from tally import checkin, context, db, export, intake, logstore, receipts, results
+from tally import checkin, context, db, export, intake, live, logstore, receipts, results
 from tally.api import int_arg, json_body
 from tally.errors import APIError
 from tally.models import LogEntry, Meeting, Vote
@@ -48,7 +48,7 @@ def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
             "state": row.state,
             "present": row.present,
             "cast": row.counted,
-            "closes_at": row.closes_at.isoformat().replace("+00:00", "Z") if row.closes_at else None,
+            "closes_at": live.vote_state_payload(row)["closes_at"],
         }
     )
 
