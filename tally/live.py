@@ -15,6 +15,7 @@ the clients of every instance.
 from __future__ import annotations
 
 import hashlib
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -168,6 +169,7 @@ def seat_map_payload(meeting_id: str) -> dict[str, Any]:
 def on_connect(auth: Any = None) -> None:
     token = auth.get("token") if isinstance(auth, dict) else None
     if token is None:
+        _session_staff()
         return
     if not isinstance(token, str):
         raise ConnectionRefusedError("unauthorized")
@@ -177,6 +179,19 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("unauthorized")
     db.session().expunge(staff)
     _staff_sessions[request.sid] = staff  # type: ignore[attr-defined]
+
+
+def _session_staff() -> None:
+    """A staff web page (the presidium console) connects with its Flask-Login session cookie
+    instead of a token: a signed-in presidium or clerk account is staff for the seat map."""
+    from flask_login import current_user
+
+    try:
+        user = current_user if current_user.is_authenticated else None
+        if user is not None and user.role in ("presidium", "clerk"):
+            _staff_sessions[request.sid] = SimpleNamespace(role=user.role, meeting_id=user.meeting_id)  # type: ignore[attr-defined,assignment]
+    finally:
+        db.session().rollback()
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
