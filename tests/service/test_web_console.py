@@ -120,3 +120,10 @@ def test_console_page_for_unsealed_meeting(app):
     user = staff_client(app, "presidium")
     assert user.get("/staff/meetings/m9/console").status_code == 409
     assert user.get("/staff/meetings/m9/console/state", headers={"Accept": "application/json"}).status_code == 409
+
+
+def test_home_links_to_console_and_hall_screen(app, client, meeting):
+    home = text(staff_client(app, "presidium").get("/staff/"))
+    assert "/staff/meetings/m1/console" in home and "/screen/m1" in home
+    auditor_home = text(staff_client(app, "auditor").get("/staff/"))
+    assert "/staff/meetings/m1/console" not in auditor_home and "/screen/m1" in auditor_home
