@@ -25,7 +25,6 @@ from sqlalchemy import insert, select
 from ballot.ballot import display_tracker, verify_ballot
 from ballot.elgamal import Ciphertext
 from ballot.errors import BallotError, EncodingError
-from ballot.group import Point
 from ballot.hashing import canonical_json, parse_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
@@ -34,6 +33,7 @@ from tally.batching import GroupCommit, Item
 from tally.errors import APIError
 from tally.models import CastBallot, Credential, LogEntry, Vote
 from tally.receipts import original_receipt
+from tally.results import logged_ciphertext, stored_aggregate
 
 STATUS = {
     "malformed": 400,
@@ -59,19 +59,9 @@ class Accepted:
     created: bool
 
 
-def _aggregate_points(vote: Vote, size: int) -> list[Ciphertext]:
-    if vote.aggregate is None:
-        return [Ciphertext.zero() for _ in range(size)]
-    return [Ciphertext(Point._trusted(bytes.fromhex(a)), Point._trusted(bytes.fromhex(b))) for a, b in vote.aggregate]
-
-
 def _selection_ciphertexts(entry: dict[str, Any]) -> list[Ciphertext]:
     """The ciphertexts of a ballot already logged (so already verified), in vote order."""
-    return [
-        Ciphertext(Point._trusted(bytes.fromhex(s["alpha"])), Point._trusted(bytes.fromhex(s["beta"])))
-        for contest in entry["contests"]
-        for s in contest["selections"]
-    ]
+    return [logged_ciphertext(s["alpha"], s["beta"]) for contest in entry["contests"] for s in contest["selections"]]
 
 
 def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
@@ -169,7 +159,7 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
         }
         votes = {vote_id: session.get(Vote, (meeting_id, vote_id)) for vote_id in {p.vote_id for p in pending}}
         aggregates = {
-            vote_id: _aggregate_points(vote, len(next(p for p in pending if p.vote_id == vote_id).ciphertexts))
+            vote_id: stored_aggregate(vote, len(next(p for p in pending if p.vote_id == vote_id).ciphertexts))
             for vote_id, vote in votes.items()
             if vote is not None
         }

@@ -127,18 +127,23 @@ def announce_seat_voted(meeting_id: str, vote_id: str, seat: str | None) -> None
     _emit_staff("seat_voted", {"vote_id": vote_id, "seat": seat}, meeting_id)
 
 
+def _current_vote(session: Any, meeting_id: str) -> Vote | None:
+    """The open vote, or else the most recent one that was opened (None before the first)."""
+    return session.scalar(
+        select(Vote)
+        .where(Vote.meeting_id == meeting_id, Vote.state != "pending")
+        .order_by((Vote.state == "open").desc(), Vote.position.desc())
+        .limit(1)
+    )
+
+
 def seat_map_payload(meeting_id: str) -> dict[str, Any]:
     """Staff only: every roster seat, whether its deputy has checked in, and whether the deputy
     checked in there has voted in the open (or latest) vote. Never a choice."""
     from tally.models import CastBallot, Credential, Deputy
 
     session = db.session()
-    current = session.scalar(
-        select(Vote)
-        .where(Vote.meeting_id == meeting_id, Vote.state != "pending")
-        .order_by((Vote.state == "open").desc(), Vote.position.desc())
-        .limit(1)
-    )
+    current = _current_vote(session, meeting_id)
     checked = {
         c.seat: c.public_key
         for c in session.scalars(
@@ -213,12 +218,7 @@ def on_join(data: Any) -> dict[str, Any]:
         socketio.emit("seat_map", seat_map_payload(meeting.id), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
     # Catch the client up: presence, then the open vote (or the latest one that was opened).
     socketio.emit("presence", presence_payload(meeting), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
-    current = session.scalar(
-        select(Vote)
-        .where(Vote.meeting_id == meeting.id, Vote.state != "pending")
-        .order_by((Vote.state == "open").desc(), Vote.position.desc())
-        .limit(1)
-    )
+    current = _current_vote(session, meeting.id)
     if current is not None:
         socketio.emit("vote_state", vote_state_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
         socketio.emit("turnout", turnout_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]

@@ -33,15 +33,21 @@ def _vote(meeting_id: str, vote_id: str) -> Vote:
     return vote
 
 
-def vote_aggregates(vote: Vote) -> list[Aggregate]:
-    definition = context.vote_definition(vote.meeting_id, vote.vote_id)
-    refs = definition.option_refs()
+def logged_ciphertext(alpha_hex: str, beta_hex: str) -> Ciphertext:
+    """A ciphertext the service stored or logged itself (already verified): no decoding checks."""
+    return Ciphertext(Point._trusted(bytes.fromhex(alpha_hex)), Point._trusted(bytes.fromhex(beta_hex)))
+
+
+def stored_aggregate(vote: Vote, size: int) -> list[Ciphertext]:
+    """The vote's running aggregate, one ciphertext per option (zeros before any ballot)."""
     if vote.aggregate is None:
-        return [(c, o, Ciphertext.zero()) for c, o in refs]
-    return [
-        (c, o, Ciphertext(Point._trusted(bytes.fromhex(a)), Point._trusted(bytes.fromhex(b))))
-        for (c, o), (a, b) in zip(refs, vote.aggregate)
-    ]
+        return [Ciphertext.zero() for _ in range(size)]
+    return [logged_ciphertext(a, b) for a, b in vote.aggregate]
+
+
+def vote_aggregates(vote: Vote) -> list[Aggregate]:
+    refs = context.vote_definition(vote.meeting_id, vote.vote_id).option_refs()
+    return [(c, o, ct) for (c, o), ct in zip(refs, stored_aggregate(vote, len(refs)))]
 
 
 def aggregates_json(meeting_id: str, vote_id: str) -> dict[str, Any]:
