@@ -5,6 +5,11 @@ counts toward ``present`` once, whatever seat it checks in from; repeating is ha
 check-in gets the next ``checkin_order``, and a vote opened with ``present = n`` admits exactly the
 credentials with order ≤ n (SPEC §5: a later arrival votes from the next vote on). If the meeting
 has a roster, the seat must be one of its seats.
+
+Check-in control (the implementation's own, docs/spec-notes.md): the presidium may close check-in
+(签到截止) and reopen it. While it is closed a new credential gets ``409 checkin_closed``; a
+credential already checked in may repeat its check-in (a tablet that restarts), which changes
+nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from ballot.errors import EncodingError
 from ballot.hashing import hex_bytes
 from keys.credentials import checkin_message
 from tally import context, db, live
+from tally.audit_trail import record_event
 from tally.errors import APIError
 from tally.models import Credential, Deputy, utcnow
 
@@ -57,6 +63,8 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
         if stored.state == "revoked":
             raise APIError("revoked_credential", "this credential has been revoked", 403)
         first_time = stored.checkin_order is None
+        if first_time and not row.checkin_open:
+            raise APIError("checkin_closed", "check-in is closed; ask the clerk to reopen it", 409)
         if first_time:
             row.checkins += 1
             stored.checkin_order = row.checkins
@@ -67,3 +75,22 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
     if first_time:
         live.announce_seat_checked_in(meeting_id, seat)
     return {"present": present}
+
+
+def set_checkin_open(meeting_id: str, is_open: bool, *, actor: str) -> dict[str, Any]:
+    """Close or reopen check-in for a sealed meeting (an audited staff action)."""
+    context.sealed_meeting(meeting_id)
+    db.session().rollback()
+    with db.locked_meeting(meeting_id) as (locked, row):
+        changed = row.checkin_open != is_open
+        row.checkin_open = is_open
+        if changed:
+            record_event(actor, "checkin.open" if is_open else "checkin.close", meeting_id,
+                         {"present": row.checkins}, session=locked)
+        state = checkin_state_payload(row)
+    live.announce_checkin_state(meeting_id, state)
+    return state
+
+
+def checkin_state_payload(meeting: Any) -> dict[str, Any]:
+    return {"open": bool(meeting.checkin_open), "present": meeting.checkins, "members": meeting.members}

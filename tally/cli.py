@@ -19,7 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
-from tally import auth, context, demo, export, lifecycle, migrations, results, setup
+from tally import auth, checkin, context, demo, export, lifecycle, migrations, results, setup
 from tally.errors import APIError
 
 CLI_ACTOR = "clerk:cli"
@@ -85,6 +85,15 @@ def meeting_seal(meeting_id: str) -> None:
     """Write the §6.3 meeting entry and start the log (the ceremony must be complete)."""
     entry = _run(lambda: setup.seal(meeting_id, actor=CLI_ACTOR))
     click.echo(f"meeting {meeting_id} sealed; joint public key {entry['public_key']}")
+
+
+@meeting_cli.command("checkin")
+@click.argument("meeting_id")
+@click.argument("action", type=click.Choice(["open", "close"]))
+def meeting_checkin(meeting_id: str, action: str) -> None:
+    """Close check-in (签到截止) or reopen it."""
+    state = _run(lambda: checkin.set_checkin_open(meeting_id, action == "open", actor=CLI_ACTOR))
+    click.echo(f"check-in {'open' if state['open'] else 'closed'}; present {state['present']}/{state['members']}")
 
 
 @meeting_cli.command("status")
@@ -168,6 +177,26 @@ def vote_close(meeting_id: str, vote_id: str) -> None:
     """Close a vote."""
     vote = _run(lambda: lifecycle.close_vote(meeting_id, vote_id, actor=CLI_ACTOR))
     click.echo(f"vote {vote_id} closed; {vote.ballots_logged} ballots logged, {vote.counted} count")
+
+
+@vote_cli.command("hold")
+@click.argument("meeting_id")
+@click.argument("vote_id")
+def vote_hold(meeting_id: str, vote_id: str) -> None:
+    """Put an open vote on hold (暂停): no ballots are accepted and its timer stops."""
+    vote = _run(lambda: lifecycle.hold_vote(meeting_id, vote_id, actor=CLI_ACTOR))
+    left = "no timer" if vote.held_remaining_ms is None else f"{round(vote.held_remaining_ms / 1000)} s left"
+    click.echo(f"vote {vote_id} on hold ({left})")
+
+
+@vote_cli.command("resume")
+@click.argument("meeting_id")
+@click.argument("vote_id")
+def vote_resume(meeting_id: str, vote_id: str) -> None:
+    """Resume a held vote; its timer restarts with the time it had left."""
+    vote = _run(lambda: lifecycle.resume_vote(meeting_id, vote_id, actor=CLI_ACTOR))
+    closes = vote.closes_at.isoformat() if vote.closes_at else "no timer"
+    click.echo(f"vote {vote_id} resumed; closes at {closes}")
 
 
 @vote_cli.command("tally")

@@ -176,6 +176,8 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
                 seat = _check_credential(credentials.get(p.credential), vote).seat
                 if vote.state != "open":
                     raise rejection("vote_not_open", f"vote {p.vote_id!r} is {vote.state}, not open")
+                if vote.held:
+                    raise rejection("vote_not_open", f"vote {p.vote_id!r} is on hold; cast again when it resumes")
                 aggregate = aggregates[p.vote_id]
                 earlier = previous.get((p.vote_id, p.credential))
                 if earlier is not None:
@@ -265,5 +267,7 @@ def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
             raise rejection("unknown_credential", "spoiled ballots come from registered credentials")
         if vote.state != "open":
             raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
+        if vote.held:
+            raise rejection("vote_not_open", f"vote {vote_id!r} is on hold")
         index = log.append(entry)
     return {"leaf_index": index, "ballot_hash": verified.hash.hex(), "tracker": display_tracker(verified.hash)}

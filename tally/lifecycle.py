@@ -1,8 +1,14 @@
-"""Opening and closing votes (SPEC §5, §7 ``open`` and ``close`` entries).
+"""Opening, holding, resuming and closing votes (SPEC §5, §7 ``open`` and ``close`` entries).
 
 Opening snapshots ``present`` (the check-ins so far) into the ``open`` entry; only those
 credentials may vote. At most one vote is open at a time, so every tablet shows one ballot
 (docs/spec-notes.md). Closing logs how many ballot entries the vote received.
+
+A hold (暂停) is the implementation's own (SPEC §10 leaves holds out of the log): an open vote on
+hold stays ``open`` in every SPEC view, refuses ballots and spoiled ballots with ``vote_not_open``,
+and its timer stops; resuming restarts the timer with the time that was left. Holds and resumes
+are staff actions in the audit trail and reach clients as the ``vote_hold`` live event. A held
+vote can still be closed.
 """
 
 from __future__ import annotations
@@ -60,7 +66,54 @@ def close_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         log.append({"type": "close", "vote_id": vote_id, "at": utc_now(), "ballots": vote.ballots_logged})
         vote.state = "closed"
         vote.closes_at = None
+        vote.held = False
+        vote.held_remaining_ms = None
         record_event(actor, "vote.close", meeting_id, {"vote_id": vote_id, "ballots": vote.ballots_logged},
                      session=log.session)
     live.announce_vote_state(vote)
+    return vote
+
+
+def _open_vote_row(log: logstore.LogWriter, meeting_id: str, vote_id: str) -> Vote:
+    vote = log.session.get(Vote, (meeting_id, vote_id))
+    if vote is None:
+        raise not_found(f"vote {vote_id!r}")
+    if vote.state != "open":
+        raise conflict("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
+    return vote
+
+
+def hold_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
+    """Put an open vote on hold: no ballots are accepted and its timer stops."""
+    with logstore.writing(meeting_id) as log:
+        vote = _open_vote_row(log, meeting_id, vote_id)
+        if vote.held:
+            raise conflict("vote_held", f"vote {vote_id!r} is already on hold")
+        remaining_ms = None
+        if vote.closes_at is not None:
+            closes_at = vote.closes_at if vote.closes_at.tzinfo else vote.closes_at.replace(tzinfo=timezone.utc)
+            remaining_ms = max(0, int((closes_at - datetime.now(timezone.utc)).total_seconds() * 1000))
+        vote.held = True
+        vote.held_remaining_ms = remaining_ms
+        vote.closes_at = None
+        record_event(actor, "vote.hold", meeting_id, {"vote_id": vote_id, "remaining_ms": remaining_ms},
+                     session=log.session)
+    live.announce_vote_state(vote)
+    live.announce_hold(vote)
+    return vote
+
+
+def resume_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
+    """Resume a held vote; a timer restarts with the time it had left (at least one second)."""
+    with logstore.writing(meeting_id) as log:
+        vote = _open_vote_row(log, meeting_id, vote_id)
+        if not vote.held:
+            raise conflict("vote_not_held", f"vote {vote_id!r} is not on hold")
+        if vote.held_remaining_ms is not None:
+            vote.closes_at = datetime.now(timezone.utc) + timedelta(milliseconds=max(1000, vote.held_remaining_ms))
+        vote.held = False
+        vote.held_remaining_ms = None
+        record_event(actor, "vote.resume", meeting_id, {"vote_id": vote_id}, session=log.session)
+    live.announce_vote_state(vote)
+    live.announce_hold(vote)
     return vote

@@ -1,7 +1,9 @@
 """The live channel: Socket.IO namespace ``/live`` (SPEC §11).
 
 A client emits ``join`` with ``{"meeting": mid}`` and then receives, in order, ``presence``,
-``vote_state``, ``turnout`` and ``result`` events for that meeting. On joining it is sent the
+``vote_state``, ``turnout`` and ``result`` events for that meeting, ``vote_hold``
+(``{"vote_id", "held", "remaining"}``) when the presidium holds or resumes the open vote, and
+``checkin_state`` when it closes or reopens check-in. On joining it is sent the
 current presence and the state of the open (or most recent) vote, so a tablet that reconnects
 catches up at once. Staff clients pass their API token in the connection's ``auth``
 (``{"token": …}``); it is checked once, at connect, and a bad token is refused.
@@ -80,6 +82,14 @@ def turnout_payload(vote: Vote) -> dict[str, Any]:
     return {"vote_id": vote.vote_id, "cast": vote.counted, "present": vote.present or 0}
 
 
+def hold_payload(vote: Vote) -> dict[str, Any]:
+    """``vote_hold`` (the implementation's own event, beside SPEC §11's): whether the open vote is
+    on hold, and the timer's seconds left while it is (null: no timer)."""
+    remaining = vote.held_remaining_ms
+    return {"vote_id": vote.vote_id, "held": bool(vote.held),
+            "remaining": None if remaining is None else round(remaining / 1000)}
+
+
 def result_payload(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "vote_id": result["vote_id"],
@@ -101,6 +111,16 @@ def announce_vote_state(vote: Vote) -> None:
 
 def announce_turnout(vote: Vote) -> None:
     _emit("turnout", turnout_payload(vote), vote.meeting_id)
+
+
+def announce_hold(vote: Vote) -> None:
+    _emit("vote_hold", hold_payload(vote), vote.meeting_id)
+
+
+def announce_checkin_state(meeting_id: str, state: dict[str, Any]) -> None:
+    """``checkin_state`` (the implementation's own): ``{"open", "present", "members"}`` when the
+    presidium closes or reopens check-in."""
+    _emit("checkin_state", state, meeting_id)
 
 
 def announce_result(meeting_id: str, result: dict[str, Any]) -> None:
@@ -222,5 +242,7 @@ def on_join(data: Any) -> dict[str, Any]:
     if current is not None:
         socketio.emit("vote_state", vote_state_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
         socketio.emit("turnout", turnout_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+        if current.held:
+            socketio.emit("vote_hold", hold_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
     session.rollback()
     return {"joined": meeting.id, "staff": staff is not None}

@@ -22,6 +22,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false as sa_false,
+    true as sa_true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -57,6 +59,9 @@ class Meeting(Base):
     log_size: Mapped[int] = mapped_column(Integer, default=0)
     checkins: Mapped[int] = mapped_column(Integer, default=0)
     """How many credentials have checked in; the next check-in gets order ``checkins + 1``."""
+    checkin_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    """Whether new check-ins are accepted (the presidium closes and reopens check-in; a credential
+    already checked in may always repeat its check-in). docs/spec-notes.md."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -105,6 +110,10 @@ class Vote(Base):
     logged: Mapped[bool] = mapped_column(Boolean, default=False)
     present: Mapped[int | None] = mapped_column(Integer, nullable=True)
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    """An open vote on hold (暂停) accepts no ballots and its timer is paused (docs/spec-notes.md)."""
+    held_remaining_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """While held: the timer's time left, restored as ``closes_at`` on resume (null: no timer)."""
     ballots_logged: Mapped[int] = mapped_column(Integer, default=0)
     counted: Mapped[int] = mapped_column(Integer, default=0)
     aggregate: Mapped[list | None] = mapped_column(JSON, nullable=True)

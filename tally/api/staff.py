@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from tally import db, lifecycle, pairing, results, setup
+from tally import checkin, db, lifecycle, live, pairing, results, setup
 from tally.audit_trail import record_event
 from tally.api import json_body
 from tally.auth import actor, require
@@ -219,6 +219,32 @@ def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
     return jsonify({"vote_id": vote.vote_id, "state": vote.state, "ballots": vote.ballots_logged})
+
+
+@bp.post("/meetings/<meeting_id>/votes/<vote_id>/hold")
+@require("presidium", "clerk")
+def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
+    return jsonify(live.hold_payload(vote))
+
+
+@bp.post("/meetings/<meeting_id>/votes/<vote_id>/resume")
+@require("presidium", "clerk")
+def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
+    return jsonify({**live.hold_payload(vote), **live.vote_state_payload(vote)})
+
+
+@bp.post("/meetings/<meeting_id>/checkin/open")
+@require("presidium", "clerk")
+def open_checkin(meeting_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(checkin.set_checkin_open(meeting_id, True, actor=actor()))
+
+
+@bp.post("/meetings/<meeting_id>/checkin/close")
+@require("presidium", "clerk")
+def close_checkin(meeting_id: str):  # type: ignore[no-untyped-def]
+    return jsonify(checkin.set_checkin_open(meeting_id, False, actor=actor()))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/publish")

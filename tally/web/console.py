@@ -1,5 +1,6 @@
-"""The presidium console (presidium, clerk): live 应到/实到 with the quorum, the agenda, opening a
-vote with an optional timer, closing it, the live turnout bar and seat map (from the staff-only
+"""The presidium console (presidium, clerk): live 应到/实到 with the quorum and the check-in control
+(close and reopen check-in), the agenda, opening a vote with an optional timer, holding and
+resuming it, closing it, the live turnout bar and seat map (from the staff-only
 ``/live`` events), decryption progress and publishing.
 
 The page itself is static HTML plus ``static/staff/console.js``; its actions are JSON endpoints
@@ -17,7 +18,7 @@ from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tally import db, lifecycle, live, results, setup
+from tally import checkin, db, lifecycle, live, results, setup
 from tally.errors import APIError
 from tally.models import Trustee, Vote
 from tally.web import staff_blueprint
@@ -67,12 +68,14 @@ def _state(meeting_id: str) -> dict[str, Any]:
         row: dict[str, Any] = {
             "vote_id": vote.vote_id, "title": vote.entry.get("title"), "kind": vote.entry.get("kind"),
             "state": vote.state, "closes_at": _iso(vote.closes_at), "cast": vote.counted, "present": vote.present,
+            "held": bool(vote.held), "remaining": live.hold_payload(vote)["remaining"],
         }
         if vote.state == "closed":
             row["decryption"] = _decryption(meeting_id, vote.vote_id)
         votes.append(row)
     return {"meeting": meeting_id, "now": _iso(datetime.now(UTC)),
-            "presence": live.presence_payload(meeting), "votes": votes}
+            "presence": live.presence_payload(meeting), "checkin": checkin.checkin_state_payload(meeting),
+            "votes": votes}
 
 
 @bp.get("/meetings/<meeting_id>/console")
@@ -127,6 +130,31 @@ def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     _sealed(meeting_id)
     vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
     return jsonify(live.vote_state_payload(vote))
+
+
+@bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/hold")
+@roles_required(*ROLES)
+def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    _sealed(meeting_id)
+    vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
+    return jsonify(live.hold_payload(vote))
+
+
+@bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/resume")
+@roles_required(*ROLES)
+def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    _sealed(meeting_id)
+    vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
+    return jsonify({**live.hold_payload(vote), **live.vote_state_payload(vote)})
+
+
+@bp.post("/meetings/<meeting_id>/console/checkin/<action>")
+@roles_required(*ROLES)
+def checkin_control(meeting_id: str, action: str):  # type: ignore[no-untyped-def]
+    if action not in ("open", "close"):
+        abort(404)
+    _sealed(meeting_id)
+    return jsonify(checkin.set_checkin_open(meeting_id, action == "open", actor=actor()))
 
 
 @bp.get("/meetings/<meeting_id>/console/votes/<vote_id>/decryption")

@@ -441,6 +441,18 @@ def test_election(server, tablets):
     a.shot("07-election.png")
     a.button("下一步").click()
     a.wait_screen("review")
+    # The presidium holds the vote: the tablet says so and cannot cast until it resumes.
+    with server.app.app_context():
+        lifecycle.hold_vote(MEETING, "v4", actor="test")
+    a.page.wait_for_selector("#held-notice")
+    assert a.page.locator("#btn-cast").is_disabled() and a.page.locator("#btn-challenge").is_disabled()
+    assert countdown.inner_text() == "表决暂停"
+    a.shot("07b-election-held.png")
+    with server.app.app_context():
+        lifecycle.resume_vote(MEETING, "v4", actor="test")
+    a.page.wait_for_selector("#held-notice", state="detached")
+    assert a.page.locator("#btn-cast").is_enabled()
+    a.page.wait_for_function("() => /^距表决结束 \\d\\d:\\d\\d$/.test(document.getElementById('countdown').textContent)")
     assert_receipt_matches_log(server, a, "v4", cast_from_review(a))
     got = counts(close_and_tally(server, "v4"))
     assert got == {("candidates", "c1"): 1, ("candidates", "c2"): 0, ("candidates", "c3"): 1}

@@ -190,3 +190,79 @@ def test_big_screen_ranked_list(server, screens):
     assert any(r["status"] == "elected" for r in result["outcome"]["ranking"])
     big.shot("bigscreen-ranking.png")
     assert not console.errors and not big.errors, (console.errors, big.errors)
+
+
+def test_hold_resume_checkin_control_and_english_screen(server, screens, browser):
+    """The presidium closes and reopens check-in and holds and resumes a vote from the console; the
+    Chinese and the English big screens follow live; ballots are refused while the vote is held."""
+    import urllib.error
+
+    console, big = screens
+    english = Screen(browser, server, f"/screen/{MEETING}?lang=en")
+    english.page.goto(english.path)
+    try:
+        english.page.wait_for_selector("#conn.connected")
+        assert english.page.locator("html").get_attribute("lang") == "en"
+        assert english.text("dl.presence dt >> nth=0") == "Members" and english.text("#quorum") == "Met"
+
+        # check-in control: close it, a newcomer is refused, reopen, the newcomer gets in
+        console.wait_text("#checkin-statement", "应到 6 人，实到 5 人，已达到法定人数")
+        console.page.locator("#checkin-close").click()
+        console.wait_text("#checkin-state", "已截止")
+        assert console.page.locator("#checkin-open").is_visible()
+        newcomer = server.people[5]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            server.check_in_by_api(newcomer)
+        assert refused.value.code == 409 and json.loads(refused.value.read())["error"] == "checkin_closed"
+        console.page.locator("#checkin-open").click()
+        console.wait_text("#checkin-state", "进行中")
+        server.check_in_by_api(newcomer)
+        console.wait_text("#present", "6")
+        english.wait_text("#present", "6")
+
+        # open v2 (人事任免) with a timer, then hold it: both screens say so and the timer stops
+        console.page.fill("#timer-minutes", "3")
+        console.page.locator("button.open-vote[data-vote=v2]").click()
+        english.wait_text("#vote-state", "Voting in progress")
+        cast(server, server.people[0], "v2", {"n1": ["yes"], "n2": ["yes"], "n3": ["no"]})
+        console.page.locator("button.hold-vote[data-vote=v2]").click()
+        big.wait_text("#vote-state", "表决暂停")
+        english.wait_text("#vote-state", "Voting on hold")
+        console.page.wait_for_selector("#held-banner:not([hidden])")
+        assert console.page.locator("button.resume-vote[data-vote=v2]").is_visible()
+        frozen = big.text("#countdown")
+        assert frozen.startswith("2:5") or frozen.startswith("3:0"), frozen
+        big.page.wait_for_timeout(1500)
+        assert big.text("#countdown") == frozen  # the timer is stopped while held
+        console.shot("staff/console-held.png")
+        big.shot("bigscreen-held.png")
+        with server.app.app_context():
+            parsed = context.sealed_meeting(MEETING)
+            definition = context.vote_definition(MEETING, "v2")
+        held_ballot = encrypt_ballot(definition, parsed.hash, parsed.public_key,
+                                     derive_private_key(server.people[1].code, MEETING), {"n1": ["yes"], "n2": [], "n3": []})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post_json(server, f"/api/meetings/{MEETING}/votes/v2/ballots", held_ballot.entry)
+        assert refused.value.code == 409 and json.loads(refused.value.read())["error"] == "vote_not_open"
+
+        # resume: the same ballot is accepted, and the countdown runs again
+        console.page.locator("button.resume-vote[data-vote=v2]").click()
+        big.wait_text("#vote-state", "正在表决")
+        console.page.wait_for_selector("#held-banner[hidden]", state="attached")
+        assert post_json(server, f"/api/meetings/{MEETING}/votes/v2/ballots", held_ballot.entry) == 201
+        for person in server.people[2:6]:
+            cast(server, person, "v2", {"n1": ["yes"], "n2": ["abstain"], "n3": ["yes"]})
+        english.wait_text("#cast", "6")
+        console.page.locator("button.close-vote[data-vote=v2]").click()
+        english.wait_text("#vote-state", "Voting closed")
+        with server.app.app_context():
+            demo.demo_tally(MEETING, "v2")
+        english.page.wait_for_selector("body[data-view=result] table.totals")
+        header = english.page.locator("table.totals thead th").all_inner_texts()
+        assert header[1:] == ["For", "Against", "Abstain", "Not voted", "Result"], header
+        verdicts = english.page.locator("table.totals tbody .verdict").all_inner_texts()
+        assert verdicts == ["Passed", "Not passed", "Passed"], verdicts  # n2: 1 yes of 6; n1, n3 ≥ 4 of 6
+        english.shot("bigscreen-result-en.png")
+        assert not console.errors and not big.errors and not english.errors, (console.errors, big.errors, english.errors)
+    finally:
+        english.context.close()

@@ -14,6 +14,11 @@ const MESSAGES = {
     conn_disconnected: "连接中断，正在重连…",
     countdown: "距表决结束 {time}",
     countdown_over: "表决时间已到",
+    held_short: "表决暂停",
+    held: "表决已暂停。",
+    resumed: "表决已恢复，可以继续投票。",
+    held_hint: "主席团已暂停本项表决：您可以继续选择，恢复后再按“投票”。",
+    err_checkin_closed: "签到已截止，请与工作人员联系。",
     loading: "正在载入…",
 
     // pairing
@@ -192,6 +197,11 @@ const MESSAGES = {
     conn_disconnected: "Disconnected, reconnecting…",
     countdown: "Voting closes in {time}",
     countdown_over: "Voting time is up",
+    held_short: "Voting on hold",
+    held: "Voting is on hold.",
+    resumed: "Voting has resumed: you may cast your ballot.",
+    held_hint: "The presidium has put this vote on hold: you may go on choosing, and cast once it resumes.",
+    err_checkin_closed: "Check-in is closed: please ask the staff.",
     loading: "Loading…",
 
     pair_title: "Pair this tablet",

@@ -26,6 +26,7 @@ const app = {
   voteList: [], // [{vote_id, state}] from GET /api/meetings/<mid>
   votes: new Map(), // vote_id → {vote, vote_hash}
   voteStates: new Map(), // vote_id → {state, closes_at}
+  holds: new Map(), // vote_id → {held, remaining}: the presidium has put the open vote on hold
   presence: null,
   connection: "connecting",
   socket: null,
@@ -123,6 +124,12 @@ function updateCountdown() {
   if (!el) return;
   const vid = openVoteId();
   const closesAt = vid ? app.voteStates.get(vid)?.closes_at : null;
+  if (vid && isHeld(vid)) {
+    el.hidden = false;
+    el.classList.remove("urgent");
+    el.textContent = t("held_short");
+    return;
+  }
   if (!closesAt) {
     el.hidden = true;
     return;
@@ -261,6 +268,7 @@ async function checkIn(text) {
       revoked_credential: "checkin_revoked",
       unknown_seat: "checkin_unknown_seat",
       not_sealed: "checkin_not_sealed",
+      checkin_closed: "err_checkin_closed",
     };
     if (exc instanceof ApiError && messages[exc.code]) setCheckinError(t(messages[exc.code]));
     else if (exc instanceof NetworkError) setCheckinError(t("err_network"));
@@ -326,6 +334,7 @@ function startSession() {
   socket.on("presence", onPresence);
   socket.on("vote_state", onVoteState);
   socket.on("turnout", () => {});
+  socket.on("vote_hold", onHold);
   socket.on("result", onResult);
   renderTopbar();
 }
@@ -335,9 +344,21 @@ function onPresence(presence) {
   if (screenIs("waiting")) refresh();
 }
 
+const isHeld = (vid) => Boolean(app.holds.get(vid)?.held);
+
+function onHold(hold) {
+  app.holds.set(hold.vote_id, { held: hold.held, remaining: hold.remaining });
+  if (["ballot", "review"].includes(app.screen.name) && app.screen.vid === hold.vote_id) {
+    render({ focus: false });
+    announce(t(hold.held ? "held" : "resumed"));
+  }
+  updateCountdown();
+}
+
 function onVoteState(state) {
   const vid = state.vote_id;
   app.voteStates.set(vid, { state: state.state, closes_at: state.closes_at });
+  if (state.state !== "open") app.holds.delete(vid);
   const name = app.screen.name;
   if (state.state === "open") {
     metrics.opened[vid] = Date.now();
@@ -518,6 +539,11 @@ function voteHead(vid) {
     h("h1", {}, field(vote, "title")));
 }
 
+/** The banner shown on the ballot and review screens while the vote is on hold (or null). */
+function heldNotice(vid) {
+  return isHeld(vid) ? h("p", { class: "notice held", id: "held-notice", role: "status" }, t("held_hint")) : null;
+}
+
 const SCREENS = {
   loading() {
     return h("section", { class: "screen center" }, h("h1", {}, t("loading")));
@@ -590,29 +616,31 @@ const SCREENS = {
   ballot({ vid }) {
     const { vote } = app.votes.get(vid);
     const { element, footer } = renderBallot(vote, app.choices, { onNext: () => show("review", { vid }) });
-    return h("section", { class: "screen ballot-screen" }, voteHead(vid), element, footer);
+    return h("section", { class: "screen ballot-screen" }, voteHead(vid), heldNotice(vid), element, footer);
   },
 
   review({ vid, notice, error }) {
     const { vote } = app.votes.get(vid);
     const verdict = validate(vote, app.choices);
+    const held = isHeld(vid);
     return h("section", { class: "screen review" },
       h("div", { class: "vote-head" },
         h("div", { class: "kind-tag" }, kindLabel(vote.kind)),
         h("h1", {}, t("review_title")),
         h("p", { class: "lead" }, field(vote, "title"))),
+      heldNotice(vid),
       notice ? h("p", { class: "notice ok", id: "spoiled-notice" }, notice) : null,
       error ? h("p", { class: "notice bad", role: "alert" }, error) : null,
       choicesList(vote, app.choices),
       h("div", { class: "actions" },
         h("button", {
-          type: "button", id: "btn-cast", class: "btn primary huge", disabled: !verdict.ok,
+          type: "button", id: "btn-cast", class: "btn primary huge", disabled: !verdict.ok || held,
           "aria-describedby": "cast-hint", onclick: () => cast(vid),
         }, t("cast")),
-        h("p", { id: "cast-hint", class: "hint" }, verdict.ok ? t("cast_hint") : verdict.reason),
+        h("p", { id: "cast-hint", class: "hint" }, held ? t("held_hint") : verdict.ok ? t("cast_hint") : verdict.reason),
         h("div", { class: "secondary-actions" },
           h("button", {
-            type: "button", id: "btn-challenge", class: "btn", disabled: !verdict.ok,
+            type: "button", id: "btn-challenge", class: "btn", disabled: !verdict.ok || held,
             "aria-describedby": "challenge-hint", onclick: () => challenge(vid),
           }, t("challenge")),
           button("btn-back", t("back_to_edit"), () => show("ballot", { vid }))),

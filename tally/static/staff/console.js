@@ -1,4 +1,5 @@
-// The presidium console: live presence, the agenda, open/close, turnout, seat map, decryption.
+// The presidium console: live presence and check-in control, the agenda, open/hold/resume/close,
+// turnout, seat map, decryption.
 // Live data comes from Socket.IO /live (the session cookie makes this connection staff, so the
 // seat map events arrive too); actions go through staffFetch (CSRF header).
 const data = JSON.parse(document.getElementById("console-data").textContent);
@@ -27,6 +28,16 @@ function renderPresence(p) {
   const q = $("quorum");
   q.textContent = p.quorum_met ? T.met : T.not_met;
   q.className = p.quorum_met ? "ok" : "bad";
+  $("checkin-statement").textContent = T.statement.replace("{members}", p.members).replace("{present}", p.present)
+    .replace("{quorum}", p.quorum_met ? T.quorum_met : T.quorum_not_met);
+}
+
+function renderCheckin(c) {
+  const el = $("checkin-state");
+  el.textContent = c.open ? T.checkin_open : T.checkin_closed;
+  el.className = c.open ? "ok" : "bad";
+  $("checkin-close").hidden = !c.open;
+  $("checkin-open").hidden = c.open;
 }
 
 function renderAgenda() {
@@ -39,6 +50,8 @@ function renderAgenda() {
     row.querySelector(".open-vote").hidden = v.state !== "pending";
     row.querySelector(".open-vote").disabled = anyOpen;
     row.querySelector(".close-vote").hidden = v.state !== "open";
+    row.querySelector(".hold-vote").hidden = v.state !== "open" || !!v.held;
+    row.querySelector(".resume-vote").hidden = v.state !== "open" || !v.held;
     row.querySelector(".results-link").hidden = v.state !== "published";
   });
 }
@@ -48,8 +61,10 @@ function renderCurrent() {
   const v = state.current && state.votes.get(state.current);
   const title = $("current-title");
   if (!v) { title.textContent = T.none_open; $("turnout").hidden = true; $("decryption").hidden = true; return; }
-  title.textContent = `${v.title} · ${T[v.state] || v.state}`;
-  $("current").dataset.state = v.state;
+  const held = v.state === "open" && v.held;
+  title.textContent = `${v.title} · ${held ? T.held : T[v.state] || v.state}`;
+  $("current").dataset.state = held ? "held" : v.state;
+  $("held-banner").hidden = !held;
   $("turnout").hidden = false;
   renderTurnout(v);
   $("decryption").hidden = v.state !== "closed";
@@ -69,6 +84,11 @@ function renderTurnout(v) {
 function tick() {
   const v = state.current && state.votes.get(state.current);
   const el = $("countdown");
+  if (v && v.state === "open" && v.held && v.remaining != null) {
+    el.hidden = false;
+    el.textContent = `${T.held_left} ${Math.floor(v.remaining / 60)}:${String(v.remaining % 60).padStart(2, "0")}`;
+    return;
+  }
   if (!v || v.state !== "open" || !v.closes_at) { el.hidden = true; return; }
   const left = Math.max(0, Math.round((Date.parse(v.closes_at) - (Date.now() + state.skew)) / 1000));
   el.hidden = false;
@@ -128,6 +148,7 @@ async function refreshState() {
   state.skew = Date.parse(r.body.now) - Date.now();
   for (const v of r.body.votes) state.votes.set(v.vote_id, v);
   renderPresence(r.body.presence);
+  renderCheckin(r.body.checkin);
   renderAgenda();
   renderCurrent();
 }
@@ -135,7 +156,20 @@ async function refreshState() {
 document.addEventListener("click", async (event) => {
   const open = event.target.closest(".open-vote");
   const close = event.target.closest(".close-vote");
-  if (open) {
+  const hold = event.target.closest(".hold-vote");
+  const resume = event.target.closest(".resume-vote");
+  if (hold || resume) {
+    (hold || resume).disabled = true;
+    await act((hold || resume).dataset.vote, hold ? "hold" : "resume");
+    (hold || resume).disabled = false;
+  } else if (event.target.id === "checkin-close" || event.target.id === "checkin-open") {
+    const opening = event.target.id === "checkin-open";
+    if (!opening && !window.confirm(T.confirm_checkin_close)) return;
+    $("checkin-error").textContent = "";
+    const r = await window.staffFetch(`${data.urls.checkin}/${opening ? "open" : "close"}`, { method: "POST", json: {} });
+    if (!r.ok) $("checkin-error").textContent = (r.body && r.body.message) || `HTTP ${r.status}`;
+    else renderCheckin(r.body);
+  } else if (open) {
     open.disabled = true;
     await act(open.dataset.vote, "open", { minutes: $("timer-minutes").value, seconds: $("timer-seconds").value });
   } else if (close) {
@@ -170,6 +204,7 @@ socket.on("vote_state", (e) => {
   if (!v) { refreshState(); return; }
   const reopened = v.state !== "open" && e.state === "open";
   Object.assign(v, { state: e.state, closes_at: e.closes_at });
+  if (e.state !== "open") v.held = false;
   if (reopened) {  // a new vote: nobody has voted in it yet
     state.seatVote = e.vote_id;
     for (const s of state.seats.values()) s.voted = false;
@@ -178,6 +213,14 @@ socket.on("vote_state", (e) => {
   renderAgenda();
   renderCurrent();
 });
+socket.on("vote_hold", (e) => {
+  const v = state.votes.get(e.vote_id);
+  if (!v) return;
+  Object.assign(v, { held: e.held, remaining: e.remaining });
+  renderAgenda();
+  renderCurrent();
+});
+socket.on("checkin_state", renderCheckin);
 socket.on("turnout", (e) => {
   const v = state.votes.get(e.vote_id);
   if (!v) return;
@@ -205,5 +248,7 @@ socket.on("seat_voted", (e) => {
   renderSeats();
 });
 window.__console = { state, socket };
+renderPresence(data.state.presence);
+renderCheckin(data.state.checkin);
 renderAgenda();
 renderCurrent();
