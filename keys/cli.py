@@ -31,7 +31,7 @@ import click
 
 from ballot.errors import PiaojueError
 from keys.cards import CARDS_PER_PAGE, render_cards_pdf, write_private_file
-from keys.credentials import check_meeting_id, issue_credentials, public_credentials
+from keys.credentials import check_service_meeting_id, issue_credentials, public_credentials
 from keys.errors import KeysError
 from keys.roster import read_roster
 from keys.trustee_cli import ceremony, decrypt
@@ -89,7 +89,7 @@ def credentials_command(
     meeting_id: str, roster_path: Path, out_path: Path, public_path: Path, title: str | None, force: bool
 ) -> None:
     """为名册中每位代表生成凭证，输出凭证卡 PDF 和公开的 creds.json。"""
-    check_meeting_id(meeting_id)
+    check_service_meeting_id(meeting_id)
     if out_path.resolve() == public_path.resolve():
         raise OutputError("--out 和 --public 不能是同一个文件")
     _check_writable(out_path, force, "凭证卡文件")

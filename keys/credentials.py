@@ -47,6 +47,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ballot.vote import IDENTIFIER
 from keys.errors import CredentialError
 
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"  # RFC 4648 base32
@@ -129,6 +130,21 @@ def check_meeting_id(meeting_id: str) -> str:
     for ch in meeting_id:
         if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
             raise CredentialError(f"会议编号中不能有空白或控制字符：{meeting_id!r}")
+    return meeting_id
+
+
+def check_service_meeting_id(meeting_id: str) -> str:
+    """Return ``meeting_id`` if the tally service accepts it, else raise CredentialError.
+
+    SPEC §4.2's derivation takes any meeting id (:func:`check_meeting_id`), but the service's ids
+    appear in URLs and are ``[A-Za-z0-9_-]{1,64}`` (``ballot.vote.IDENTIFIER``), so the card tool
+    refuses any other id rather than print cards for a meeting that cannot exist.
+    """
+    check_meeting_id(meeting_id)
+    if IDENTIFIER.fullmatch(meeting_id) is None:
+        raise CredentialError(
+            f"会议编号只能由英文字母、数字、连字符和下划线组成（1–64 个字符），与计票服务一致：{meeting_id!r}"
+        )
     return meeting_id
 
 

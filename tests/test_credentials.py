@@ -437,6 +437,9 @@ def test_cli_roster_error_is_one_line_exit_2(tmp_path: Path) -> None:
     ("args", "fragment"),
     [
         (["--meeting", "a b"], "会议编号"),
+        (["--meeting", "人大会议"], "与计票服务一致"),  # the derivation allows it; the service does not
+        (["--meeting", "m:1"], "与计票服务一致"),
+        (["--meeting", "m" * 65], "与计票服务一致"),
         (["--roster", "/nonexistent/roster.csv"], "找不到"),
     ],
 )
