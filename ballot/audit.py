@@ -197,7 +197,12 @@ class _Auditor:
             if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
                 fmt.fail(index, "an entry is a JSON object with a string 'type'")
                 continue
-            if canonical_json(entry) != line:
+            try:
+                canonical = canonical_json(entry)
+            except EncodingError as exc:  # e.g. a lone surrogate escape: not UTF-8 text (SPEC §1)
+                fmt.fail(index, exc.message)
+                continue
+            if canonical != line:
                 fmt.fail(index, "line is not the canonical JSON of its entry")
             kind = entry["type"]
             if index == 0 and kind != "meeting":
@@ -312,7 +317,8 @@ class _Auditor:
         self.votes[definition.vote_id] = _VoteState(definition, index, definition.option_refs())
 
     def _vote_for(self, index: int, entry: dict[str, Any], check_name: str) -> _VoteState | None:
-        vote = self.votes.get(entry.get("vote_id"))  # type: ignore[arg-type]
+        vote_id = entry.get("vote_id")
+        vote = self.votes.get(vote_id) if isinstance(vote_id, str) else None  # a list is unhashable
         if vote is None:
             self.checks[check_name].fail(index, f"refers to an undefined vote {entry.get('vote_id')!r}")
         return vote

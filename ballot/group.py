@@ -152,7 +152,11 @@ class Point:
         if not isinstance(data, (bytes, bytearray)) or len(data) != POINT_BYTES:
             raise InvalidPoint(f"a point is exactly {POINT_BYTES} bytes", where=where)
         data = bytes(data)
-        if data != _IDENTITY_BYTES and _sodium.crypto_core_ristretto255_is_valid_point(data) != 1:
+        # Bit 255 is checked here: libsodium 1.0.18 (Debian's libsodium23) ignores it, so a point
+        # with that bit set would be accepted as a second encoding of the same element.
+        if data != _IDENTITY_BYTES and (
+            data[31] & 0x80 or _sodium.crypto_core_ristretto255_is_valid_point(data) != 1
+        ):
             raise InvalidPoint("not a canonical ristretto255 encoding", where=where)
         return cls._trusted(data)
 

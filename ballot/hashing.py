@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any, Union
 
 from ballot.errors import EncodingError
@@ -15,6 +16,10 @@ from ballot.group import ORDER, Point, Scalar
 
 HashInput = Union[bytes, str, int, Point, Scalar]
 MAX_SAFE_INTEGER = 2**53
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+MAX_DEPTH = 32
+"""Deepest nesting of arrays and objects in a document (SPEC documents nest at most 8 deep). Deeper
+text is refused as an :class:`EncodingError` instead of exhausting the interpreter's stack."""
 
 
 def hex_bytes(text: object, size: int, *, where: str | None = None) -> bytes:
@@ -74,7 +79,7 @@ def hq(tag: str, *inputs: HashInput) -> Scalar:
     return Scalar._trusted(int.from_bytes(digest, "little") % ORDER)
 
 
-def _is_document(obj: Any) -> bool:
+def _is_document(obj: Any, depth: int = 0) -> bool:
     """The fast check: is ``obj`` made only of objects, arrays, strings, booleans, null and
     integers with ``|n| < 2^53`` (SPEC §1)? Builds no error paths; see :func:`_locate_problem`."""
     kind = type(obj)
@@ -83,13 +88,15 @@ def _is_document(obj: Any) -> bool:
     if kind is int:
         return -MAX_SAFE_INTEGER < obj < MAX_SAFE_INTEGER
     if kind is list:
-        return all(_is_document(item) for item in obj)
+        return depth < MAX_DEPTH and all(_is_document(item, depth + 1) for item in obj)
     if kind is dict:
-        return all(type(key) is str and _is_document(value) for key, value in obj.items())
+        return depth < MAX_DEPTH and all(
+            type(key) is str and _is_document(value, depth + 1) for key, value in obj.items()
+        )
     return False
 
 
-def _locate_problem(obj: Any, where: str) -> None:
+def _locate_problem(obj: Any, where: str, depth: int = 0) -> None:
     """Raise :class:`EncodingError` naming where in ``obj`` the first problem is (the slow path)."""
     if obj is None or isinstance(obj, (bool, str)):
         return
@@ -99,15 +106,17 @@ def _locate_problem(obj: Any, where: str) -> None:
         return
     if isinstance(obj, float):
         raise EncodingError("floats are not allowed in documents", where=where)
+    if isinstance(obj, (list, dict)) and depth >= MAX_DEPTH:
+        raise EncodingError(f"nested deeper than {MAX_DEPTH} levels", where=where)
     if isinstance(obj, list):
         for i, item in enumerate(obj):
-            _locate_problem(item, f"{where}[{i}]")
+            _locate_problem(item, f"{where}[{i}]", depth + 1)
         return
     if isinstance(obj, dict):
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise EncodingError("object keys must be strings", where=where)
-            _locate_problem(value, f"{where}.{key}")
+            _locate_problem(value, f"{where}.{key}", depth + 1)
         return
     raise EncodingError(f"a {type(obj).__name__} is not a JSON value", where=where)
 
@@ -130,7 +139,8 @@ def canonical_json(obj: Any) -> bytes:
 
 
 def parse_json(data: bytes | str, *, where: str = "$") -> Any:
-    """Parse JSON text for a document: no floats, NaN or Infinity, no duplicate keys."""
+    """Parse JSON text for a document: strict UTF-8 (no BOM, no encoded or escaped lone
+    surrogates: SPEC §1 text is UTF-8), no floats, NaN or Infinity, no duplicate keys."""
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -144,8 +154,11 @@ def parse_json(data: bytes | str, *, where: str = "$") -> Any:
         raise EncodingError(f"floats are not allowed in documents ({text})", where=where)
 
     try:
+        # json.loads would decode bytes as UTF-16/32 or UTF-8 with a BOM, and let surrogates
+        # encoded in UTF-8 through ("surrogatepass"): decode strictly instead.
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
         obj = json.loads(
-            data,
+            text,
             object_pairs_hook=no_duplicates,
             parse_float=no_float,
             parse_constant=no_float,
@@ -155,4 +168,9 @@ def parse_json(data: bytes | str, *, where: str = "$") -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise EncodingError(f"not valid JSON: {exc}", where=where) from None
     _check_document(obj, where)
+    if _SURROGATE_ESCAPE.search(text):
+        try:  # only when an escape could be a lone surrogate ("\\ud83d\\ude00" is one character)
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise EncodingError("text contains a lone surrogate, which is not UTF-8", where=where) from None
     return obj

@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -82,7 +84,9 @@ def _read_zip(path: Path) -> dict[str, bytes]:
                     raise RecordError(f"the zip holds {name} twice")
                 members[name] = archive.read(info)
             return members
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, zlib.error, NotImplementedError, ValueError,
+            struct.error) as exc:
+        # zlib.error: corrupt compressed data; NotImplementedError: an unknown compression method.
         raise RecordError(f"cannot read {path} as a zip file: {exc}") from None
 
 

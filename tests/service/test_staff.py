@@ -209,3 +209,16 @@ def test_staff_bad_bodies(app, client, body):
     clerk = staff_headers(app)
     response = client.post("/api/staff/meetings", data=body, content_type="application/json", headers=clerk)
     assert response.status_code == 400 and response.get_json()["error"] == "malformed"
+
+
+def test_non_identifier_ids_are_404_everywhere(app, client, meeting):
+    """A NUL or other non-identifier id in any URL is a 404 before the store sees it (PostgreSQL
+    refuses NUL in text: this was a 500 on the staff API)."""
+    clerk = staff_headers(app, "clerk")
+    for path in ("/api/staff/meetings/m1%00", "/api/staff/meetings/m1%00/roster",
+                 "/api/staff/meetings/m1/votes/v1%00/decryption", "/api/meetings/m%C3%A9"):
+        response = client.get(path, headers=clerk)
+        assert response.status_code == 404, (path, response.status_code)
+        assert response.get_json()["error"] in ("not_found", "unknown_vote")
+    assert client.post("/api/staff/meetings/m1/votes/v1%00/open", headers=clerk).status_code == 404
+    assert client.get("/staff/meetings/m1%00/console").status_code == 404
