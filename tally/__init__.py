@@ -45,12 +45,13 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
         migrations.upgrade(app)
 
     from tally import live
-    from tally.api import demo_control, public, staff
+    from tally.api import check_path_ids, demo_control, public, staff
 
     live.init_app(app)
 
     import kiosk
 
+    app.url_value_preprocessor(check_path_ids)
     app.register_blueprint(public.bp)
     app.register_blueprint(staff.bp)
     app.register_blueprint(kiosk.bp)
@@ -62,6 +63,11 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     from tally import web
 
     web.init_app(app)
+
+    # Rate limits and the client address behind trusted proxies (issue #6).
+    from tally import ratelimit
+
+    ratelimit.init_app(app)
 
     from tally import cli, timers
 
@@ -78,12 +84,19 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def store_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
-        # The store refused a write or a connection (disk full, database down): nothing was
-        # committed, and the client may retry the same request.
+        # The store refused a write or a connection (disk full, database down): the client may
+        # retry the same request. If the connection broke during a commit that did succeed, the
+        # retry finds the ballot logged and gets the same receipt: never logged twice.
         app.logger.error("database unavailable: %s", exc.orig)
-        return jsonify({"error": "unavailable", "message": "the ballot store is temporarily unavailable; retry"}), 503
+        # SQLITE_FULL (13), PostgreSQL's disk_full (53100): say so, the operators must free space.
+        if getattr(exc.orig, "sqlite_errorcode", None) == 13 or getattr(exc.orig, "sqlstate", None) == "53100":
+            message = "the ballot store refused the write: its disk is full; nothing was recorded, retry once space is freed"
+        else:
+            message = "the ballot store is temporarily unavailable; retry the same request"
+        return jsonify({"error": "unavailable", "message": message}), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.code or 400, "bad_request")
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal_error"}
+        code = codes.get(exc.code or 400, "bad_request")
         return jsonify({"error": code, "message": exc.description or exc.name}), exc.code

@@ -11,6 +11,13 @@
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |
 | ``SOCKETIO_MESSAGE_QUEUE`` | ``redis://127.0.0.1:6379/0``: Socket.IO events across instances and from CLI commands | none (in-process) |
 | ``SOCKETIO_CHANNEL`` | the Redis pub/sub channel (one per deployment sharing a Redis) | ``piaojue-live`` |
+| ``PIAOJUE_TRUSTED_PROXIES`` | reverse proxies in front (1 behind nginx): the client address comes from ``X-Forwarded-For`` (``tally.ratelimit``) | 0 |
+| ``PIAOJUE_RATELIMIT_STORAGE_URL`` | where rate-limit counts live (``redis://…`` shares them across instances) | ``SOCKETIO_MESSAGE_QUEUE``, else process memory |
+| ``PIAOJUE_RATELIMIT_CHECKIN_ADDRESS`` | check-ins per client address and meeting ("" = off) | ``6000 per minute`` |
+| ``PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL`` | check-ins per credential and meeting ("" = off) | ``10 per minute`` |
+| ``PIAOJUE_RATELIMIT_LOGIN_ADDRESS`` | staff sign-in attempts per client address ("" = off) | ``30 per minute`` |
+| ``PIAOJUE_TURNOUT_INTERVAL``, ``PIAOJUE_TURNOUT_STAFF_INTERVAL`` | least seconds between two ``turnout`` events of one vote from one instance, to tablets and screens / to staff clients (tally.live_turnout) | 1.0 / 0.1 (0 under ``TESTING``) |
+| ``SOCKETIO_ASYNC_MODE`` | ``threading`` or ``gevent``: must match the gunicorn worker (deploy/gunicorn.conf.py sets it from ``PIAOJUE_WORKER``) | ``threading`` |
 """
 
 from __future__ import annotations
@@ -27,6 +34,19 @@ class Config:
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SOCKETIO_MESSAGE_QUEUE: str | None = os.environ.get("SOCKETIO_MESSAGE_QUEUE")
     SOCKETIO_CHANNEL: str = os.environ.get("SOCKETIO_CHANNEL", "piaojue-live")
+    TRUSTED_PROXIES: int = int(os.environ.get("PIAOJUE_TRUSTED_PROXIES", "0") or 0)
+    RATELIMIT_STORAGE_URL: str | None = os.environ.get("PIAOJUE_RATELIMIT_STORAGE_URL")
+    RATELIMIT_CHECKIN_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_CHECKIN_ADDRESS", "6000 per minute")
+    RATELIMIT_CHECKIN_CREDENTIAL: str = os.environ.get("PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL", "10 per minute")
+    RATELIMIT_LOGIN_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_LOGIN_ADDRESS", "30 per minute")
+    SOCKETIO_ASYNC_MODE: str = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    LIVE_TURNOUT_INTERVAL: float | None = (
+        float(os.environ["PIAOJUE_TURNOUT_INTERVAL"]) if os.environ.get("PIAOJUE_TURNOUT_INTERVAL") else None
+    )
+    LIVE_TURNOUT_STAFF_INTERVAL: float | None = (
+        float(os.environ["PIAOJUE_TURNOUT_STAFF_INTERVAL"]) if os.environ.get("PIAOJUE_TURNOUT_STAFF_INTERVAL")
+        else None
+    )
     JSON_SORT_KEYS = False
     TESTING = False
 

@@ -5,12 +5,13 @@ self-authenticating (their §6.2 proofs are checked against ``K_l`` before anyth
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from ballot.hashing import parse_json
-from tally import checkin, context, db, export, intake, live, logstore, receipts, results
+from tally import checkin, context, db, export, intake, live, logstore, ratelimit, receipts, results
 from tally.api import int_arg, json_body
 from tally.errors import APIError
 from tally.models import LogEntry, Meeting, Vote
@@ -18,6 +19,13 @@ from tally.models import LogEntry, Meeting, Vote
 bp = Blueprint("public", __name__, url_prefix="/api")
 MAX_ENTRIES_PER_PAGE = 1000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+OPENAPI = Path(__file__).with_name("openapi.json")
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """The OpenAPI 3.1 description of this blueprint: SPEC §11 and the additions in docs/api.md."""
+    return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
 
 @bp.get("/meetings/<meeting_id>")
@@ -55,7 +63,8 @@ def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/checkin")
 def check_in(meeting_id: str):  # type: ignore[no-untyped-def]
-    return jsonify(checkin.check_in(meeting_id, json_body()))
+    with ratelimit.checkin_limits(meeting_id) as body:  # 429 rate_limited over a limit (docs/api.md)
+        return jsonify(checkin.check_in(meeting_id, body))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/ballots")

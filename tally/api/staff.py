@@ -32,7 +32,7 @@ def _field(body: Any, name: str, kind: type | tuple[type, ...], default: Any = .
 
 
 def _trustee_index(meeting_id: str) -> int:
-    """A trustee acts only as itself; a clerk may act for any trustee (``index`` in the body/query)."""
+    """A trustee acts only as itself; a clerk may relay announcements for any trustee (``?index=N``)."""
     from flask import g
 
     staff = g.staff
@@ -180,13 +180,13 @@ def post_announcement(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/ceremony/messages")
-@require("trustee", "clerk")
+@require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def get_messages(meeting_id: str):  # type: ignore[no-untyped-def]
     return jsonify({"messages": setup.messages_for(meeting_id, _trustee_index(meeting_id))})
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/messages")
-@require("trustee", "clerk")
+@require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     count = setup.post_messages(meeting_id, _trustee_index(meeting_id), _field(body, "messages", list), actor=actor())
@@ -194,7 +194,7 @@ def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/confirm")
-@require("trustee", "clerk")
+@require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def confirm(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     setup.confirm_trustee(
@@ -250,7 +250,16 @@ def close_checkin(meeting_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/publish")
 @require("presidium", "clerk")
 def publish(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    """409 ``awaiting_shares`` until ``threshold`` shares are in, naming the trustees awaited."""
     return jsonify(results.publish(meeting_id, vote_id, actor=actor()))
+
+
+@bp.get("/meetings/<meeting_id>/votes/<vote_id>/decryption")
+@require("presidium", "clerk", "auditor", "trustee")
+def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+    """Decryption progress (SPEC §8 shares): posted, threshold, and the trustees still awaited
+    by index and name (``missing_trustees``)."""
+    return jsonify(results.decryption_status(meeting_id, vote_id))
 
 
 @bp.get("/meetings/<meeting_id>/audit")

@@ -16,7 +16,9 @@ pages, and a login throttle.
   (900); while locked even the right password is refused. Keyed by the pair rather than the
   username alone, so that someone guessing from elsewhere cannot lock a clerk out of their own
   desk. ``PIAOJUE_TRUSTED_PROXIES`` = the number of reverse proxies in front (1 behind nginx)
-  makes the client address come from ``X-Forwarded-For``.
+  makes the client address come from ``X-Forwarded-For`` (:mod:`tally.ratelimit`). Besides,
+  ``RATELIMIT_LOGIN_ADDRESS`` (30 per minute) bounds the attempts, right or wrong, from one
+  address before any argon2id work: over it the page answers 429 like a lockout.
 - **Audit**: logins, failed logins, lockouts, logouts and account changes go to the audit trail
   (meeting ``None``); every page action passes :func:`actor` to the service functions, which
   record it with the action itself.
@@ -32,13 +34,13 @@ from typing import Any, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import abort, current_app, request, session
+from flask import abort, current_app, session
 from flask_login import LoginManager, UserMixin, current_user, login_required, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tally import db
+from tally import db, ratelimit
 from tally.audit_trail import record_event
 from tally.auth import ROLES
 from tally.models import LoginThrottle, StaffUser, Trustee
@@ -266,11 +268,9 @@ def enforce_idle_timeout(*, touch: bool = True) -> bool:
 
 
 def client_address() -> str:
-    hops = int(current_app.config.get("STAFF_TRUSTED_PROXIES", 0) or 0)
-    route = request.access_route if hops > 0 else []
-    if hops > 0 and len(route) >= hops:
-        return route[-hops][:64]
-    return (request.remote_addr or "unknown")[:64]
+    """The client's address: ``tally.ratelimit.TrustedProxies`` has already applied
+    ``PIAOJUE_TRUSTED_PROXIES`` (``X-Forwarded-For`` behind nginx)."""
+    return ratelimit.client_address()
 
 
 def throttle_key(username: str, address: str) -> str:
@@ -318,6 +318,13 @@ def authenticate(username: str, password: str) -> tuple[str, StaffUser | None, d
     address = client_address()
     key = throttle_key(username, address)
     detail = {"username": username[:64], "address": address}
+    limited = ratelimit.login_attempt(address)
+    if limited is not None:  # too many attempts from this address, before any password work
+        seconds, over = limited
+        if over == 1:  # the first refusal of the window is recorded, not each one of a flood
+            record_event(f"anonymous:{address}", "staff.login_rate_limited", None, detail)
+            db.session().commit()
+        return "locked", None, utcnow() + timedelta(seconds=seconds)
     for attempt in range(2):
         until = locked_until(key)
         if until is not None:
