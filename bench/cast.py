@@ -161,6 +161,9 @@ class Setup:
     def close(self) -> None:
         from tally import context, logstore
 
+        timer = self.app.extensions.get("piaojue.timer")
+        if timer is not None:  # the app's vote-timer thread (tally.timers) stops with it
+            timer.set()
         self.app.extensions["piaojue.engine"].dispose()
         context.clear()
         logstore._trees.clear()
@@ -193,21 +196,30 @@ def gunicorn_command(config: str) -> str:
 
 
 class Server:
-    """gunicorn serving ``tally:create_app()`` on a free loopback port, until :meth:`stop`."""
+    """gunicorn serving ``tally:create_app()`` on a free loopback port, until :meth:`stop`.
 
-    def __init__(self, config: str, url: str, instance: Path, log: Path, ready_path: str) -> None:
+    ``port`` reuses a given port (a restart after a crash, tests.stress.crash); ``argv`` replaces
+    the command line of ``GUNICORN_CONFIGS[config]`` (e.g. ``-c deploy/gunicorn.conf.py``);
+    ``env`` adds environment variables; ``ready_timeout`` bounds the wait for ``ready_path`` to
+    answer 200. gunicorn runs in a session of its own, so that its process group (master and
+    workers) is ``proc.pid``.
+    """
+
+    def __init__(self, config: str, url: str, instance: Path, log: Path, ready_path: str, *,
+                 port: int | None = None, argv: list[str] | None = None,
+                 env: dict[str, str] | None = None, ready_timeout: float = 60.0) -> None:
         self.config = config
-        self.port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "PIAOJUE_KEY_ENCRYPTION_KEY": KEK}
-        env.pop("PIAOJUE_PUBLIC_URL", None)
+        self.port = port if port is not None else free_port()
+        environment = {**os.environ, "DATABASE_URL": url, "PIAOJUE_KEY_ENCRYPTION_KEY": KEK, **(env or {})}
+        environment.pop("PIAOJUE_PUBLIC_URL", None)
         self.log_path = log
         self._log = open(log, "ab")  # noqa: SIM115 - gunicorn writes to it until stop()
         self.proc = subprocess.Popen(
-            gunicorn_argv(config, self.port, instance), cwd=ROOT, env=env,
+            argv if argv is not None else gunicorn_argv(config, self.port, instance), cwd=ROOT, env=environment,
             stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         try:
-            self._wait_ready(ready_path)
+            self._wait_ready(ready_path, ready_timeout)
         except BaseException:
             self.stop()
             raise
@@ -466,7 +478,9 @@ class Result:
 
 def check_in_all(server: Server, meeting: DemoMeeting) -> tuple[bytes, str]:
     """Every deputy checks in (signed, over HTTP); returns the meeting hash and public key."""
-    info = Client(server.port).json("GET", f"/api/meetings/{meeting.meeting_id}")
+    client = Client(server.port)
+    info = client.json("GET", f"/api/meetings/{meeting.meeting_id}")
+    client.close()
     parsed = parse_meeting(info["meeting"])
     if parsed.hash.hex() != info["meeting_hash"]:
         raise RuntimeError("the served meeting hash does not match the meeting entry")

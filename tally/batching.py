@@ -67,9 +67,12 @@ class GroupCommit(Generic[Payload]):
         try:
             self._run_batch(key, batch)
         except BaseException as exc:  # the transaction failed: every item in it fails
+            # Even an item already rejected inside it: that rejection was judged against writes
+            # that were never committed (e.g. ``already_voted`` after an earlier item of the
+            # batch), so the client gets the transaction's error and a retry gets the truth.
             for item in batch:
-                if item.error is None and item.result is None:
-                    item.error = exc
+                item.result = None
+                item.error = exc
         finally:
             with self._guard:
                 for item in batch:

@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tally.models import Meeting
 
+CONNECT_TIMEOUT = 10
+"""Seconds a new PostgreSQL connection may take before the request gets 503 ``unavailable``."""
+
 _process_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
 _process_locks_guard = threading.Lock()
 
@@ -39,7 +42,13 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # A restarted PostgreSQL (docs/reliability.md "Faults"): ``pool_pre_ping`` tests every pooled
+    # connection on checkout, so the connections the restart killed are replaced, not used (one
+    # disconnect found invalidates the whole pool); while the server is down a connect fails at
+    # once (503 ``unavailable``), and ``connect_timeout`` bounds a connect to a host that does
+    # not answer at all, so no request hangs on it.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def init_app(app: Flask, url: str) -> None:

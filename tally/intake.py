@@ -127,6 +127,7 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
     """
     pending = [item.payload for item in items]
     appended: list[tuple[Item[_Pending], int, CastBallot, str | None]] = []
+    issued: list[tuple[Item[_Pending], Accepted]] = []
     touched: dict[str, Vote] = {}
     with logstore.writing(meeting_id) as log:
         session = log.session
@@ -207,6 +208,8 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
         if appended:
             head = log.sign_tree_head()
             sth = logstore.sth_json(head)
+            for _item, _leaf_index, row, _seat in appended:
+                row.tree_head_id = head.id  # an in-batch repeat's receipt is at this head (_repeat)
             session.execute(
                 insert(CastBallot),
                 [{"meeting_id": meeting_id, "vote_id": row.vote_id, "credential": row.credential,
@@ -215,11 +218,15 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
             )
             for item, leaf_index, row, _seat in appended:
                 p = item.payload
-                item.result = Accepted(
+                issued.append((item, Accepted(
                     make_receipt(meeting_id, p.vote_id, p.digest, display_tracker(p.digest), leaf_index, sth,
                                  log.tree.inclusion_proof(leaf_index, head.tree_size)),
                     True,
-                )
+                )))
+    # Receipts go out only now that the batch is committed: if the commit fails, the error is
+    # every item's (tally.batching) and no client holds a receipt for an unlogged ballot.
+    for item, accepted in issued:
+        item.result = accepted
     for vote in touched.values():
         live.announce_turnout(vote)
     for item, _leaf_index, _row, seat in appended:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ballot.elgamal import Ciphertext
-from ballot.errors import PiaojueError
+from ballot.errors import PiaojueError, ProofError
 from ballot.group import Point
 from ballot.hashing import parse_json
 from ballot.results import result_entry
@@ -73,16 +73,26 @@ def _share_entries(session: Any, meeting_id: str, vote_id: str) -> list[dict[str
     return [parse_json(data) for data in rows]
 
 
+def _missing(meeting: Any, posted: list[int]) -> tuple[list[int], list[dict[str, Any]]]:
+    """The trustees (from the §6.3 meeting entry) who have not posted a share: indices, and
+    ``{"index", "name"}`` for people to read."""
+    missing = [t for t in meeting.trustees if t.index not in posted]
+    return [t.index for t in missing], [{"index": t.index, "name": t.name} for t in missing]
+
+
 def decryption_status(meeting_id: str, vote_id: str) -> dict[str, Any]:
+    """Which trustees have posted a verified share for the vote, and which are awaited (SPEC §8)."""
     meeting = context.sealed_meeting(meeting_id)
     vote = _vote(meeting_id, vote_id)
     posted = sorted(entry["trustee"] for entry in _share_entries(db.session(), meeting_id, vote_id))
+    missing, missing_trustees = _missing(meeting, posted)
     return {
         "vote_id": vote_id,
         "state": vote.state,
         "threshold": meeting.threshold,
         "posted": posted,
-        "missing": [t.index for t in meeting.trustees if t.index not in posted],
+        "missing": missing,
+        "missing_trustees": missing_trustees,
     }
 
 
@@ -96,7 +106,12 @@ def submit_share(meeting_id: str, vote_id: str, entry: Any, *, actor: str = "tru
     try:
         verify_share_entry(meeting, definition.hash, vote_aggregates(vote), entry, vote_id=vote_id)
     except PiaojueError as exc:
-        raise APIError("invalid_share", f"the share does not verify: {exc}") from None
+        # ``check`` says why: a §6.2 proof that does not verify against the trustee's K_l (a
+        # wrong key share, another vote's share, a forged proof, another trustee's index), or
+        # an entry that is not a §8 share for this vote at all. Nothing is logged either way.
+        check = "invalid_proof" if isinstance(exc, ProofError) else "malformed"
+        located = {"where": exc.where} if exc.where else {}
+        raise APIError("invalid_share", f"the share does not verify: {exc}", check=check, **located) from None
     trustee = entry["trustee"]
     db.session().rollback()
     with logstore.writing(meeting_id) as log:
@@ -135,9 +150,11 @@ def publish(meeting_id: str, vote_id: str, *, actor: str) -> dict[str, Any]:
             decryption = combine_shares(meeting, definition.hash, aggregates, shares, vote.counted, vote_id=vote_id)
         except PiaojueError as exc:
             posted = sorted(e["trustee"] for e in shares)
-            missing = [t.index for t in meeting.trustees if t.index not in posted]
-            raise conflict(
-                "awaiting_shares", f"cannot decrypt yet: {exc}; waiting for trustees {missing}"
+            missing, missing_trustees = _missing(meeting, posted)
+            names = ", ".join(f"{t['index']} {t['name']}" for t in missing_trustees)
+            raise APIError(
+                "awaiting_shares", f"cannot decrypt yet: {exc}; waiting for trustees {names}", 409,
+                threshold=meeting.threshold, posted=posted, missing=missing, missing_trustees=missing_trustees,
             ) from None
         result = result_entry(
             definition,

@@ -66,7 +66,9 @@ def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     meeting = setup.get_meeting(meeting_id)
     row = _vote(meeting_id, vote_id)
     if row.state != "published":
-        return render_template("staff/results/pending.html", meeting=meeting, vote=row)
+        # A closed vote waits for its trustees' shares: say how many are in and who is awaited.
+        decryption = results.decryption_status(meeting_id, vote_id) if row.state == "closed" else None
+        return render_template("staff/results/pending.html", meeting=meeting, vote=row, decryption=decryption)
     view = load_view(meeting_id, vote_id)
     return render_template("staff/results/vote.html", meeting=meeting, vote=row, view=view,
                            trustee_names=_trustee_names(meeting_id, view.trustees))

@@ -140,7 +140,7 @@ def test_console_and_big_screen_live(server, screens):
     console.page.wait_for_function("document.querySelectorAll('#trustees li.waiting').length === 5")
     console.page.locator("#publish").click()
     console.page.wait_for_function("document.getElementById('publish-error').textContent.length > 0")
-    assert console.text("#publish-error") == "尚待监票人提交：1, 2, 3, 4, 5", console.text("#publish-error")
+    assert console.text("#publish-error") == "尚待监票人提交：1. 赵监票, 2. 钱监票, 3. 孙监票, 4. 李监票, 5. 周监票", console.text("#publish-error")
 
     # the demo trustees tally: the result is published and the big screen shows it, NPC-style
     with server.app.app_context():

@@ -179,8 +179,10 @@ document.addEventListener("click", async (event) => {
     $("publish-error").textContent = "";
     const r = await window.staffFetch(`${data.urls.base}/votes/${encodeURIComponent(state.current)}/publish`, { method: "POST", json: {} });
     if (!r.ok) {
-      $("publish-error").textContent = r.body && Array.isArray(r.body.missing)
-        ? `${T.awaiting}${T.awaiting.endsWith("：") ? "" : " "}${r.body.missing.join(", ")}` : (r.body && r.body.message) || `HTTP ${r.status}`;
+      // awaiting_shares names the trustees still awaited, by index and name
+      $("publish-error").textContent = r.body && Array.isArray(r.body.missing_trustees)
+        ? `${T.awaiting}${T.awaiting.endsWith("：") ? "" : " "}${r.body.missing_trustees.map((t) => `${t.index}. ${t.name}`).join(", ")}`
+        : (r.body && r.body.message) || `HTTP ${r.status}`;
     }
     else await refreshState();
   }
