@@ -55,6 +55,7 @@ class Cluster:
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="piaojue-cluster-")))
     schema: str = field(default_factory=lambda: "c_" + uuid.uuid4().hex[:12])
     channel: str = field(default_factory=lambda: "piaojue-test-" + uuid.uuid4().hex[:8])
+    redis_url: str = REDIS_URL  # the Socket.IO message queue (tests/faults runs a private Redis)
     ports: list[int] = field(default_factory=list)
     nginx_port: int = 0
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -65,7 +66,7 @@ class Cluster:
         env.update(
             DATABASE_URL=f"{POSTGRES_URL}?options=-csearch_path%3D{self.schema}",
             PIAOJUE_KEY_ENCRYPTION_KEY="33" * 32,
-            SOCKETIO_MESSAGE_QUEUE=REDIS_URL,
+            SOCKETIO_MESSAGE_QUEUE=self.redis_url,
             SOCKETIO_CHANNEL=self.channel,
             PYTHONPATH=str(ROOT),
         )

@@ -12,6 +12,13 @@ Events are emitted by the service functions after their transaction commits (che
 close, ballot accepted, result published), from whichever process ran them: with
 ``SOCKETIO_MESSAGE_QUEUE`` (Redis) set, an emit from any instance or from a CLI command reaches
 the clients of every instance.
+
+``turnout`` is coalesced per instance (tally.live_turnout; docs/spec-notes.md): at most one
+event per vote every 0.1 s to staff clients (``LIVE_TURNOUT_STAFF_INTERVAL``) and every 1 s to
+the others (``LIVE_TURNOUT_INTERVAL``; both 0, one per batch, under ``TESTING`` unless set), the
+first change at once and the latest count always sent at the end of the interval; a count is
+never followed by a lower one; and any other event to the meeting (``vote_state`` ``closed`` …)
+first sends the pending count, so it is never overtaken.
 """
 
 from __future__ import annotations
@@ -26,11 +33,16 @@ from sqlalchemy import select
 
 from ballot.rules import quorum_met
 from tally import db
+from tally.live_turnout import (STAFF_TURNOUT_INTERVAL, TURNOUT_INTERVAL, LiveManager, LiveRedisManager,
+                                TurnoutGate)
 from tally.models import Meeting, StaffToken, Vote
 
 NAMESPACE = "/live"
 socketio = SocketIO()
 _staff_sessions: dict[str, StaffToken] = {}
+SEAT_MAP_ROLES = ("presidium", "clerk")
+"""Who receives the staff-only seat map (who has checked in and voted), by token or by login:
+the roles of the presidium console."""
 
 
 def meeting_room(meeting_id: str) -> str:
@@ -42,11 +54,24 @@ def staff_room(meeting_id: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    """Socket.IO on ``app``: async mode ``SOCKETIO_ASYNC_MODE`` (``threading`` under gunicorn's
+    gthread worker, ``gevent`` under its gevent worker), coalesced turnout (tally.live_turnout:
+    ``LIVE_TURNOUT_INTERVAL`` / ``LIVE_TURNOUT_STAFF_INTERVAL`` seconds, 0 under ``TESTING``
+    unless set)."""
+    interval = app.config.get("LIVE_TURNOUT_INTERVAL")
+    if interval is None:
+        interval = 0.0 if app.testing else TURNOUT_INTERVAL
+    staff_interval = app.config.get("LIVE_TURNOUT_STAFF_INTERVAL")
+    if staff_interval is None:
+        staff_interval = 0.0 if app.testing else STAFF_TURNOUT_INTERVAL
+    queue = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    channel = app.config.get("SOCKETIO_CHANNEL", "piaojue-live")
+    manager = (LiveRedisManager(queue, channel, NAMESPACE, interval, staff_interval) if queue
+               else LiveManager(NAMESPACE, interval, staff_interval))
     socketio.init_app(
         app,
-        async_mode="threading",
-        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
-        channel=app.config.get("SOCKETIO_CHANNEL", "piaojue-live"),
+        async_mode=app.config.get("SOCKETIO_ASYNC_MODE") or "threading",
+        client_manager=manager,
         cors_allowed_origins=app.config.get("SOCKETIO_CORS_ORIGINS", []),
         logger=False,
         engineio_logger=False,
@@ -110,7 +135,20 @@ def announce_vote_state(vote: Vote) -> None:
 
 
 def announce_turnout(vote: Vote) -> None:
-    _emit("turnout", turnout_payload(vote), vote.meeting_id)
+    """Once per group-commit batch, to the meeting room and to its staff room; each instance
+    coalesces what it sends its own clients (tally.live_turnout), and staff clients get it from
+    the staff room only."""
+    payload = turnout_payload(vote)
+    _emit("turnout", payload, vote.meeting_id)
+    _emit_staff("turnout", payload, vote.meeting_id)
+
+
+def _catch_up_turnout(sid: str, meeting_id: str, payload: dict[str, Any]) -> None:
+    manager = socketio.server.manager
+    if isinstance(manager, TurnoutGate):
+        manager.catch_up(sid, meeting_room(meeting_id), payload)
+    else:
+        socketio.emit("turnout", payload, to=sid, namespace=NAMESPACE)
 
 
 def announce_hold(vote: Vote) -> None:
@@ -203,7 +241,8 @@ def on_connect(auth: Any = None) -> None:
     if staff is None or staff.revoked:
         raise ConnectionRefusedError("unauthorized")
     db.session().expunge(staff)
-    _staff_sessions[request.sid] = staff  # type: ignore[attr-defined]
+    if staff.role in SEAT_MAP_ROLES:  # other roles connect as the public does (docs/security.md)
+        _staff_sessions[request.sid] = staff  # type: ignore[attr-defined]
 
 
 def _session_staff() -> None:
@@ -213,7 +252,7 @@ def _session_staff() -> None:
 
     try:
         user = current_user if current_user.is_authenticated else None
-        if user is not None and user.role in ("presidium", "clerk"):
+        if user is not None and user.role in SEAT_MAP_ROLES:
             _staff_sessions[request.sid] = SimpleNamespace(role=user.role, meeting_id=user.meeting_id)  # type: ignore[attr-defined,assignment]
     finally:
         db.session().rollback()
@@ -241,7 +280,7 @@ def on_join(data: Any) -> dict[str, Any]:
     current = _current_vote(session, meeting.id)
     if current is not None:
         socketio.emit("vote_state", vote_state_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
-        socketio.emit("turnout", turnout_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+        _catch_up_turnout(request.sid, meeting.id, turnout_payload(current))  # type: ignore[attr-defined]
         if current.held:
             socketio.emit("vote_hold", hold_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
     session.rollback()
