@@ -28,7 +28,7 @@ from ballot.errors import BallotError, EncodingError
 from ballot.hashing import canonical_json, parse_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally import context, db, live, logstore
+from tally import context, db, live, logstore, offload
 from tally.batching import GroupCommit, Item
 from tally.errors import APIError
 from tally.models import CastBallot, Credential, LogEntry, Vote
@@ -100,7 +100,8 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     if not isinstance(body, dict):
         raise rejection("malformed", "a ballot is a JSON object")
     try:
-        verified = verify_ballot(body, definition, meeting.hash, meeting.public_key)
+        # off the gevent hub: the live fan-out and other requests go on meanwhile (tally.offload)
+        verified = offload.cpu_bound(verify_ballot, body, definition, meeting.hash, meeting.public_key)
         data = canonical_json(body)
     except BallotError as exc:
         raise rejection(exc.code, exc.message, where=exc.where) from None
@@ -259,7 +260,7 @@ def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
         raise rejection("malformed", "the body is a §4.4 spoiled entry without \"type\"")
     entry = {"type": "spoiled", **body}
     try:
-        verified = verify_spoiled(entry, definition, meeting.hash, meeting.public_key)
+        verified = offload.cpu_bound(verify_spoiled, entry, definition, meeting.hash, meeting.public_key)
     except BallotError as exc:
         raise rejection(exc.code, exc.message, where=exc.where) from None
     credential_hex = verified.credential.hex()

@@ -63,16 +63,22 @@ class _RoomVote:
 class TurnoutGate(socketio.Manager):
     """A python-socketio client manager whose ``emit`` is the local fan-out: the in-process
     manager's emit, or, placed after ``PubSubManager`` in the MRO (:class:`LiveRedisManager`),
-    what ``PubSubManager._handle_emit`` calls for every event published by any instance."""
+    what ``PubSubManager._handle_emit`` calls for every event published by any instance.
+
+    Locks: ``_gate_state_lock`` guards the bookkeeping and is held only briefly, so the message
+    queue's listener is never stuck behind a fan-out. Sending holds the room's *send lock* (one
+    for meeting rooms, one for staff rooms; taken in that order when both are needed), so a
+    room's events leave in order, while the staff rooms, a few sockets each, never wait for
+    the meeting room's fan-out to thousands. Each kind has its own trailing-edge task."""
 
     def _gate_setup(self, namespace: str, interval: float, staff_interval: float) -> None:
         self.gate_namespace = namespace
         self.gate_interval = max(0.0, float(interval))
         self.gate_staff_interval = max(0.0, float(staff_interval))
-        self._gate_lock = threading.RLock()
+        self._gate_state_lock = threading.Lock()
+        self._gate_send_locks = {False: threading.RLock(), True: threading.RLock()}  # staff? → lock
         self._gate_state: dict[tuple[str, str], _RoomVote] = {}
-        self._gate_wake: Any = None
-        self._gate_task: Any = None
+        self._gate_wakes: dict[bool, Any] = {}
 
     # ------------------------------------------------------------------ the fan-out
 
@@ -88,20 +94,23 @@ class TurnoutGate(socketio.Manager):
             return None
         if room.startswith(STAFF_PREFIX):  # seat map events: no order with turnout to keep
             return super().emit(event, data, namespace, room=room, **kwargs)
-        with self._gate_lock:  # the pending turnout goes first
-            self._gate_flush(rooms=(room, _staff_room(room)))
+        with self._gate_send_locks[False], self._gate_send_locks[True]:  # the pending turnout goes first
+            for key_room in (room, _staff_room(room)):
+                for vote_id in self._gate_pending_votes(key_room):
+                    self._gate_send(key_room, vote_id)
             return super().emit(event, data, namespace, room=room, **kwargs)
 
     def catch_up(self, sid: str, room: str, payload: dict[str, Any]) -> None:
         """Send a joining client the current ``turnout`` of meeting room ``room`` (read from the
         database) directly, and keep later events of that room or its staff room that are not
         above it from reaching that client."""
-        with self._gate_lock:
+        with self._gate_send_locks[False], self._gate_send_locks[True]:  # no fan-out in flight
             if _is_turnout(payload):
-                for key_room in (room, _staff_room(room)):
-                    state = self._gate_state.setdefault((key_room, payload["vote_id"]), _RoomVote())
-                    if payload["cast"] > state.sent_cast:
-                        state.floors[sid] = payload["cast"]
+                with self._gate_state_lock:
+                    for key_room in (room, _staff_room(room)):
+                        state = self._gate_state.setdefault((key_room, payload["vote_id"]), _RoomVote())
+                        if payload["cast"] > state.sent_cast:
+                            state.floors[sid] = payload["cast"]
             super().emit("turnout", payload, self.gate_namespace, room=sid)
 
     # ------------------------------------------------------------------ internals
@@ -110,31 +119,43 @@ class TurnoutGate(socketio.Manager):
         return self.gate_staff_interval if room.startswith(STAFF_PREFIX) else self.gate_interval
 
     def _gate_turnout(self, room: str, payload: dict[str, Any]) -> None:
-        with self._gate_lock:
+        staff = room.startswith(STAFF_PREFIX)
+        with self._gate_state_lock:
             state = self._gate_state.setdefault((room, payload["vote_id"]), _RoomVote())
             if payload["cast"] <= state.top():
                 return  # stale (another instance's earlier batch) or unchanged
             state.pending = dict(payload)
-            if self._interval(room) <= 0:
-                self._gate_send(room, state, time.monotonic())
-                return
-            self._gate_start()
-            self._gate_wake.set()
+        if self._interval(room) <= 0:
+            with self._gate_send_locks[staff]:
+                self._gate_send(room, payload["vote_id"])
+            return
+        self._gate_wake(staff)
 
-    def _gate_send(self, room: str, state: _RoomVote, now: float) -> None:
-        payload = state.pending
-        assert payload is not None
-        state.pending = None
-        state.sent_cast, state.sent_at = payload["cast"], now
-        skip: list[str] = []
-        if state.floors:
-            skip = [sid for sid, floor in state.floors.items() if floor >= payload["cast"]]
-            state.floors = {sid: floor for sid, floor in state.floors.items() if floor > payload["cast"]}
+    def _gate_pending_votes(self, room: str) -> list[str]:
+        with self._gate_state_lock:
+            return [vote_id for (key_room, vote_id), state in self._gate_state.items()
+                    if key_room == room and state.pending is not None]
+
+    def _gate_send(self, room: str, vote_id: str) -> None:
+        """Send the pending turnout of ``room`` for ``vote_id``, if any. Caller holds the room's
+        send lock, so what is taken here leaves before anything taken after it."""
+        with self._gate_state_lock:
+            state = self._gate_state[(room, vote_id)]
+            payload = state.pending
+            if payload is None:
+                return
+            state.pending = None
+            state.sent_cast, state.sent_at = payload["cast"], time.monotonic()
+            skip: list[str] = []
+            if state.floors:
+                skip = [sid for sid, floor in state.floors.items() if floor >= payload["cast"]]
+                state.floors = {sid: floor for sid, floor in state.floors.items() if floor > payload["cast"]}
         if room.startswith(STAFF_PREFIX):
             super().emit("turnout", payload, self.gate_namespace, room=room, skip_sid=skip or None)
             return
         # The meeting room: staff clients get turnout from the staff room. Thousands of sockets are
-        # written in chunks, letting other work (requests, the message queue) run in between.
+        # written in chunks, letting other work (requests, the message queue, the staff rooms'
+        # task) run in between.
         skip.extend(sid for sid, _eio_sid in self.get_participants(self.gate_namespace, _staff_room(room)))
         skipped = set(skip)
         sids = [sid for sid, _eio in self.get_participants(self.gate_namespace, room) if sid not in skipped]
@@ -143,41 +164,50 @@ class TurnoutGate(socketio.Manager):
                 self.server.sleep(0)  # type: ignore[attr-defined]
             super().emit("turnout", payload, self.gate_namespace, room=sids[start:start + FAN_OUT_CHUNK])
 
-    def _gate_flush(self, rooms: tuple[str, ...] | None = None, due_only: bool = False) -> float | None:
-        """Send pending turnouts (of ``rooms``, or all rooms; only those whose interval has passed
-        if ``due_only``). Returns when the next pending one is due, or None. Caller holds the lock."""
+    def _gate_due(self, staff: bool) -> tuple[list[tuple[str, str]], float | None]:
+        """The (room, vote) pairs of one kind whose pending turnout is due now, and when the next
+        one not yet due will be (None: nothing else pending)."""
         now = time.monotonic()
+        due: list[tuple[str, str]] = []
         next_due: float | None = None
-        # staff rooms first: a few sockets, the shorter interval
-        ordered = sorted(self._gate_state.items(), key=lambda item: not item[0][0].startswith(STAFF_PREFIX))
-        for (key_room, _vote_id), state in ordered:
-            if state.pending is None or (rooms is not None and key_room not in rooms):
-                continue
-            due = state.sent_at + self._interval(key_room)
-            if due_only and now < due:
-                next_due = due if next_due is None else min(next_due, due)
-                continue
-            self._gate_send(key_room, state, now)
-        return next_due
+        with self._gate_state_lock:
+            for (key_room, vote_id), state in self._gate_state.items():
+                if state.pending is None or key_room.startswith(STAFF_PREFIX) != staff:
+                    continue
+                at = state.sent_at + self._interval(key_room)
+                if now >= at:
+                    due.append((key_room, vote_id))
+                else:
+                    next_due = at if next_due is None else min(next_due, at)
+        return due, next_due
 
-    def _gate_start(self) -> None:
-        if self._gate_task is None:
-            self._gate_wake = self.server.eio.create_event()  # type: ignore[attr-defined]
-            self._gate_task = self.server.start_background_task(self._gate_loop)  # type: ignore[attr-defined]
+    def _gate_wake(self, staff: bool) -> None:
+        wake = self._gate_wakes.get(staff)
+        if wake is None:
+            with self._gate_state_lock:
+                wake = self._gate_wakes.get(staff)
+                if wake is None:
+                    wake = self._gate_wakes[staff] = self.server.eio.create_event()  # type: ignore[attr-defined]
+                    self.server.start_background_task(self._gate_loop, staff, wake)  # type: ignore[attr-defined]
+        wake.set()
 
-    def _gate_loop(self) -> None:
-        """The trailing edge: one background task per manager (a thread, or a greenlet under
-        gevent) sends what falls due."""
+    def _gate_loop(self, staff: bool, wake: Any) -> None:
+        """The trailing edge of one kind of room (staff or meeting): a background task (a thread,
+        or a greenlet under gevent) that sends what falls due."""
         while True:
-            with self._gate_lock:
-                self._gate_wake.clear()
-                try:
-                    next_due = self._gate_flush(due_only=True)
-                except Exception:  # noqa: BLE001 - a failed send must not end the loop
-                    self.server.logger.exception("turnout delivery failed")  # type: ignore[attr-defined]
-                    next_due = time.monotonic() + self.gate_staff_interval
+            wake.clear()
+            try:
+                with self._gate_send_locks[staff]:
+                    due, next_due = self._gate_due(staff)
+                    for key_room, vote_id in due:
+                        self._gate_send(key_room, vote_id)
+                    if due:
+                        next_due = self._gate_due(staff)[1]
+            except Exception:  # noqa: BLE001 - a failed send must not end the loop
+                self.server.logger.exception("turnout delivery failed")  # type: ignore[attr-defined]
+                next_due = time.monotonic() + self.gate_staff_interval
             timeout = None if next_due is None else max(0.0, next_due - time.monotonic())
-            self._gate_wake.wait(timeout)
+            wake.wait(timeout)
 
 
 def _staff_room(room: str) -> str:

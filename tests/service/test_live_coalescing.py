@@ -11,7 +11,7 @@ import pytest
 
 from service.conftest import make_app, staff_headers
 from tally import lifecycle
-from tally.live import NAMESPACE, meeting_room, socketio
+from tally.live import NAMESPACE, meeting_room, socketio, staff_room
 from tally.live_turnout import TurnoutGate
 
 INTERVAL = 2.0  # long enough that a handful of in-process ballots fall inside one interval
@@ -157,3 +157,21 @@ def test_the_redis_managers_local_fan_out_goes_through_the_gate():
 
     mro = LiveRedisManager.__mro__
     assert mro.index(sio.PubSubManager) < mro.index(TurnoutGate) < mro.index(sio.Manager)
+
+
+def test_the_presidium_is_not_held_up_by_the_meeting_room_fan_out(app, client, meeting):
+    """While the meeting room's fan-out (thousands of tablets in a hall) is in flight, the staff
+    room still gets its turnout: the two kinds of room send under separate locks, and the message
+    queue's listener never waits for either (tally.live_turnout)."""
+    live = _joined(app, client)
+    staff = _joined(app, client, staff_headers(app, "presidium")["Authorization"].split()[1])
+    gate = socketio.server.manager
+    meeting_room_sending = gate._gate_send_locks[False]
+    with meeting_room_sending:  # as if a fan-out to the meeting room were under way
+        for room in (meeting_room("m1"), staff_room("m1")):  # what live.announce_turnout emits
+            socketio.emit("turnout", {"vote_id": "v1", "cast": 4, "present": 8}, to=room, namespace=NAMESPACE)
+        _wait(staff, lambda ev: _turnouts(ev) == [4], timeout=STAFF_INTERVAL + 3)
+        assert _turnouts(_events(live)) == []  # the tablets' turnout waits for the fan-out
+    _wait(live, lambda ev: _turnouts(ev) == [4])
+    live.disconnect(NAMESPACE)
+    staff.disconnect(NAMESPACE)
