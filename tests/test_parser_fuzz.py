@@ -70,6 +70,8 @@ def mutated(document):
                 old = parent[path[-1]]
             except (KeyError, IndexError, TypeError):
                 continue
+            if not isinstance(parent, (dict, list)):
+                continue  # an earlier mutation replaced a container by a scalar (a string indexes!)
             action = draw(st.sampled_from(["delete", "replace", "hexflip"]))
             if action == "delete" and isinstance(parent, dict):
                 del parent[path[-1]]
