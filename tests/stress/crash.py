@@ -5,7 +5,8 @@
 
 1. A sealed demo meeting of ``--ballots`` deputies is created in a fresh store (a SQLite file, or
    a PostgreSQL schema in ``PIAOJUE_BENCH_POSTGRES``, dropped afterwards), with bench.cast's
-   machinery; gunicorn serves it with ``deploy/gunicorn.conf.py`` (one process, gthread); every
+   machinery; gunicorn serves it with ``deploy/gunicorn.conf.py`` (one process; its default
+   gevent worker, or ``PIAOJUE_WORKER=gthread`` in the environment); every
    deputy checks in over HTTP; one ballot per deputy is encrypted beforehand; vote v1 opens.
 2. ``--clients`` threads stream the ballots. On a connection error or a 5xx a client posts the
    *same bytes* again (after a pause doubling from 20 to 250 ms) until it gets a receipt
