@@ -31,7 +31,7 @@ from ballot.spoiled import verify_spoiled
 from tally import context, db, live, logstore, offload
 from tally.batching import GroupCommit, Item
 from tally.errors import APIError
-from tally.models import CastBallot, Credential, LogEntry, Vote
+from tally.models import CastBallot, Credential, LogEntry, SpoiledBallot, Vote
 from tally.receipts import original_receipt
 from tally.results import logged_ciphertext, stored_aggregate
 
@@ -159,6 +159,11 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
                 )
             )
         }
+        challenged = set(session.scalars(
+            select(SpoiledBallot.ballot_hash).where(
+                SpoiledBallot.meeting_id == meeting_id, SpoiledBallot.ballot_hash.in_({p.digest for p in pending})
+            )
+        ))
         votes = {vote_id: session.get(Vote, (meeting_id, vote_id)) for vote_id in {p.vote_id for p in pending}}
         aggregates = {
             vote_id: stored_aggregate(vote, len(next(p for p in pending if p.vote_id == vote_id).ciphertexts))
@@ -173,6 +178,10 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
                 if repeat is not None:
                     p.repeat = repeat
                     continue
+                if p.digest in challenged:
+                    # Its openings are public (§4.4): counting it would publish this deputy's vote.
+                    raise rejection("malformed", "this ballot was challenged (spoiled): its selections are public; "
+                                    "encrypt afresh and cast the new ballot")
                 vote = votes[p.vote_id]
                 assert vote is not None
                 seat = _check_credential(credentials.get(p.credential), vote).seat
@@ -277,5 +286,11 @@ def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
             raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
         if vote.held:
             raise rejection("vote_not_open", f"vote {vote_id!r} is on hold")
+        if log.session.scalar(select(CastBallot.id).where(CastBallot.meeting_id == meeting_id,
+                                                          CastBallot.ballot_hash == verified.hash)) is not None:
+            # Its openings would publish a counted vote (docs/spec-notes.md).
+            raise rejection("already_voted", "this ballot was cast; a cast ballot cannot be challenged")
         index = log.append(entry)
+        log.session.add(SpoiledBallot(meeting_id=meeting_id, vote_id=vote_id, ballot_hash=verified.hash,
+                                      leaf_index=index))
     return {"leaf_index": index, "ballot_hash": verified.hash.hex(), "tracker": display_tracker(verified.hash)}

@@ -150,6 +150,20 @@ class TreeHead(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary(64))
 
 
+class SpoiledBallot(Base):
+    """Index of logged §4.4 spoiled ballots by the hash of the challenged ballot: a ballot whose
+    openings are public is never cast, and a cast ballot is never spoiled (docs/spec-notes.md)."""
+
+    __tablename__ = "spoiled_ballots"
+    __table_args__ = (Index("ix_spoiled_ballots_hash", "meeting_id", "ballot_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    vote_id: Mapped[str] = mapped_column(String(64))
+    ballot_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_index: Mapped[int] = mapped_column(Integer)
+
+
 class CastBallot(Base):
     """Index of logged ballots: where each is, and whether it still counts (recast, §5)."""
 

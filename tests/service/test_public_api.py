@@ -218,6 +218,63 @@ def test_spoiled_ballot(app, client, meeting):
     assert client.get("/api/meetings/m1/votes/v1").get_json()["cast"] == 1
 
 
+def _stored_aggregate(app):
+    """The running homomorphic sum of the vote's counted ballots (public only once it closes)."""
+    from tally import db
+    from tally.models import Vote
+
+    with app.app_context():
+        return list(db.session().get(Vote, ("m1", "v1")).aggregate)
+
+
+def test_a_ballot_is_never_both_spoiled_and_cast(app, client, meeting):
+    """docs/spec-notes.md: a challenged ballot's selections are public, so it is never cast; a
+    cast ballot is never challenged (its openings would publish a counted vote). Both are
+    refused before anything is logged: the log, the counts and the aggregate stay as they were."""
+    _checkin_all(client, meeting)
+    _open(app, "v1")
+    spoil_url = "/api/meetings/m1/votes/v1/spoiled"
+    # cast, then a challenge of the same ballot
+    cast = meeting.ballot(app, "v1", meeting.deputies[0], {"motion": ["yes"]})
+    assert client.post(BALLOTS.format("v1"), json=cast.entry).status_code == 201
+    aggregate = _stored_aggregate(app)
+    challenge = {k: v for k, v in cast.spoiled_entry().items() if k != "type"}
+    payload = _reject(client, spoil_url, challenge, 409, "already_voted")
+    assert "cannot be challenged" in payload["message"]
+    assert _stored_aggregate(app) == aggregate and len(aggregate) == 3
+    # a challenge, then casting the challenged ballot
+    challenged = meeting.ballot(app, "v1", meeting.deputies[1], {"motion": ["no"]})
+    body = {k: v for k, v in challenged.spoiled_entry().items() if k != "type"}
+    assert client.post(spoil_url, json=body).status_code == 201
+    payload = _reject(client, BALLOTS.format("v1"), challenged.entry, 400, "malformed")
+    assert "challenged" in payload["message"]
+    assert client.get("/api/meetings/m1/votes/v1").get_json()["cast"] == 1
+    # challenging it again is still allowed (nothing new is revealed); a fresh encryption is cast
+    assert client.post(spoil_url, json=body).status_code == 201
+    fresh = meeting.ballot(app, "v1", meeting.deputies[1], {"motion": ["no"]})
+    assert client.post(BALLOTS.format("v1"), json=fresh.entry).status_code == 201
+    assert client.get("/api/meetings/m1/votes/v1").get_json()["cast"] == 2
+
+
+def test_migration_0005_indexes_the_spoiled_ballots_already_logged(app, client, meeting):
+    """A store upgraded to 0005 learns the spoiled ballots its log already holds (the log is the
+    source of truth): the challenged ballot stays uncastable across the upgrade."""
+    from alembic import command
+
+    from tally.migrations import alembic_config
+
+    _checkin_all(client, meeting)
+    _open(app, "v1")
+    challenged = meeting.ballot(app, "v1", meeting.deputies[0], {"motion": ["no"]})
+    body = {k: v for k, v in challenged.spoiled_entry().items() if k != "type"}
+    assert client.post("/api/meetings/m1/votes/v1/spoiled", json=body).status_code == 201
+    engine = app.extensions["piaojue.engine"]
+    engine.dispose()
+    command.downgrade(alembic_config(engine), "0004")
+    command.upgrade(alembic_config(engine), "head")
+    _reject(client, BALLOTS.format("v1"), challenged.entry, 400, "malformed")
+
+
 def test_entries_proofs_and_record(app, client, meeting):
     _checkin_all(client, meeting)
     _open(app, "v1")
