@@ -41,6 +41,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
+import pysodium
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -171,6 +172,20 @@ def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Check-in (SPEC §11)
+
+
+def check_public_key(public_key: bytes) -> bytes:
+    """Return ``public_key`` if it can be a deputy's credential: the canonical encoding of an
+    Ed25519 point of the prime-order subgroup, not of small order, as every key derived by
+    :func:`derive_private_key` is. Else raise CredentialError. A small-order key (the identity,
+    or any of the 8-torsion points) admits signatures that verify for many messages without a
+    private key, so it must never be registered. Checked by libsodium's
+    ``crypto_core_ed25519_is_valid_point``."""
+    if not isinstance(public_key, bytes) or len(public_key) != 32:
+        raise CredentialError("Ed25519 公钥必须是 32 字节", where="public_key")
+    if pysodium.sodium.crypto_core_ed25519_is_valid_point(public_key) != 1:
+        raise CredentialError("不是有效的 Ed25519 公钥（小阶点或非规范编码）", where="public_key")
+    return public_key
 
 
 def checkin_message(meeting_hash: bytes, seat: str) -> bytes:

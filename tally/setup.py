@@ -19,7 +19,8 @@ from ballot.hashing import canonical_json
 from ballot.meeting import QUORUMS, meeting_hash, parse_meeting, verify_meeting
 from ballot.vote import IDENTIFIER, parse_vote
 from keys.ceremony import meeting_trustees
-from keys.errors import RosterError
+from keys.credentials import check_public_key
+from keys.errors import CredentialError, RosterError
 from keys.roster import parse_roster_bytes
 from tally import db, logstore
 from tally.audit_trail import record_event
@@ -119,6 +120,11 @@ def _check_keys(public_keys: Any) -> list[str]:
     for i, key in enumerate(public_keys):
         if not isinstance(key, str) or _HEX64.fullmatch(key) is None:
             raise APIError("malformed", f"credentials[{i}] is not 64 lowercase hex characters")
+        try:
+            check_public_key(bytes.fromhex(key))
+        except CredentialError:
+            raise APIError("malformed", f"credentials[{i}] is not a valid Ed25519 public key "
+                           "(a small-order point or a non-canonical encoding)") from None
     if len(set(public_keys)) != len(public_keys):
         raise APIError("malformed", "credentials contains duplicates")
     return list(public_keys)

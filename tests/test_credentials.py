@@ -30,6 +30,7 @@ from keys.credentials import (
     IssuedCredential,
     card_qr_payload,
     check_meeting_id,
+    check_public_key,
     checkin_message,
     derive_private_key,
     derive_seed,
@@ -473,3 +474,40 @@ def test_cli_same_out_and_public(tmp_path: Path) -> None:
 def test_cli_help_lists_credentials() -> None:
     result = run(["--help"])
     assert result.exit_code == 0 and "credentials" in result.stdout
+
+
+# The 8-torsion points of edwards25519 in their canonical encodings (the identity, the point of
+# order 2, two of order 4 and four of order 8), as listed in libsodium's and Ed25519 papers'
+# small-order blocklists; and non-canonical encodings (y ≥ p) of small-order points.
+SMALL_ORDER = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+]
+NON_CANONICAL = [
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p + 1 (≡ 1, the identity)
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",  # y = p (≡ 0)
+]
+
+
+def test_derived_keys_pass_the_public_key_check():
+    for _ in range(20):
+        key = bytes.fromhex(public_key_hex(derive_private_key(new_code(), "m1")))
+        assert check_public_key(key) == key
+
+
+@pytest.mark.parametrize("key", SMALL_ORDER + NON_CANONICAL)
+def test_small_order_and_non_canonical_keys_are_refused(key):
+    with pytest.raises(CredentialError, match="小阶点或非规范编码"):
+        check_public_key(bytes.fromhex(key))
+
+
+@pytest.mark.parametrize("key", [b"", b"\x01" * 31, b"\x01" * 33, "01" * 32])
+def test_public_keys_of_the_wrong_length_or_type_are_refused(key):
+    with pytest.raises(CredentialError, match="32 字节"):
+        check_public_key(key)

@@ -63,6 +63,13 @@ def test_meeting_setup_via_api(app, client):
                        headers=clerk).get_json()["error"] == "exists"
     assert client.post("/api/staff/meetings/m2/credentials", json={"credentials": ["XY"]},
                        headers=clerk).get_json()["error"] == "malformed"
+    # a small-order key (here the identity) would let anyone forge its signatures: refused, and
+    # the valid key beside it is not registered either
+    small_order = "01" + "00" * 31
+    refused = client.post("/api/staff/meetings/m2/credentials", json={"credentials": [_keys(1)[0], small_order]},
+                          headers=clerk)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "malformed"
+    assert "credentials[1]" in refused.get_json()["message"] and "small-order" in refused.get_json()["message"]
     assert client.post("/api/staff/meetings/m2/credentials", json={"meeting_id": "m9", "credentials": _keys(1)},
                        headers=clerk).get_json()["error"] == "malformed"
 
