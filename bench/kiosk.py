@@ -86,7 +86,7 @@ def run(quick: bool = False) -> str:
                      instance_path=str(tmp / "instance"))
     with app.app_context():
         people = demo.create_demo("m1", 4)
-        code = pairing.create_codes("m1", [people[0].seat])[0]["code"]
+        code = pairing.create_codes("m1", [people[0].seat], actor="bench")[0]["code"]
     httpd = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
     serving = threading.Thread(target=httpd.serve_forever, daemon=True)
     serving.start()

@@ -14,7 +14,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, render_template, request
 
-from tally import db, pairing
+from tally import db, pairing, ratelimit
 from tally.api import json_body
 from tally.models import Meeting
 
@@ -36,8 +36,9 @@ def kiosk_pair_page(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/api/pair")
 def pair():  # type: ignore[no-untyped-def]
-    body = json_body()
-    return pairing.redeem(body.get("code") if isinstance(body, dict) else None)
+    with ratelimit.pairing_limits():  # 429 rate_limited over a limit (docs/api.md)
+        body = json_body()
+        return pairing.redeem(body.get("code") if isinstance(body, dict) else None)
 
 
 @bp.get("/qr.svg")

@@ -291,7 +291,7 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int) -> None:
     people = _run(lambda: demo.create_demo(meeting_id, deputies))
     codes_file = Path(current_app.instance_path) / f"{meeting_id}-codes.json"
     demo.write_codes(codes_file, meeting_id, people)
-    links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]])
+    links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]], actor=CLI_ACTOR)
     base = f"http://{host}:{port}"
     click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.\n")
     click.echo("1. Open a tablet (one browser tab per seat) and check in with the credential code shown:")

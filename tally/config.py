@@ -16,6 +16,8 @@
 | ``PIAOJUE_RATELIMIT_CHECKIN_ADDRESS`` | check-ins per client address and meeting ("" = off) | ``6000 per minute`` |
 | ``PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL`` | check-ins per credential and meeting ("" = off) | ``10 per minute`` |
 | ``PIAOJUE_RATELIMIT_LOGIN_ADDRESS`` | staff sign-in attempts per client address ("" = off) | ``30 per minute`` |
+| ``PIAOJUE_RATELIMIT_PAIR_ADDRESS`` | tablet pairing attempts per client address ("" = off) | ``600 per minute`` |
+| ``PIAOJUE_RATELIMIT_PAIR_FAILURES_ADDRESS`` | failed pairing attempts (unknown, used or expired code) per client address ("" = off) | ``60 per 10 minutes`` |
 | ``PIAOJUE_TURNOUT_INTERVAL``, ``PIAOJUE_TURNOUT_STAFF_INTERVAL`` | least seconds between two ``turnout`` events of one vote from one instance, to tablets and screens / to staff clients (tally.live_turnout) | 1.0 / 0.1 (0 under ``TESTING``) |
 | ``SOCKETIO_ASYNC_MODE`` | ``threading`` or ``gevent``: must match the gunicorn worker (deploy/gunicorn.conf.py sets it from ``PIAOJUE_WORKER``) | ``threading`` |
 """
@@ -39,6 +41,8 @@ class Config:
     RATELIMIT_CHECKIN_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_CHECKIN_ADDRESS", "6000 per minute")
     RATELIMIT_CHECKIN_CREDENTIAL: str = os.environ.get("PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL", "10 per minute")
     RATELIMIT_LOGIN_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_LOGIN_ADDRESS", "30 per minute")
+    RATELIMIT_PAIR_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_PAIR_ADDRESS", "600 per minute")
+    RATELIMIT_PAIR_FAILURES_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_PAIR_FAILURES_ADDRESS", "60 per 10 minutes")
     SOCKETIO_ASYNC_MODE: str = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     LIVE_TURNOUT_INTERVAL: float | None = (
         float(os.environ["PIAOJUE_TURNOUT_INTERVAL"]) if os.environ.get("PIAOJUE_TURNOUT_INTERVAL") else None

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tally import db
+from tally.audit_trail import record_event
 from tally.errors import APIError
 from tally.models import Deputy, Meeting, Pairing
 
@@ -25,7 +26,9 @@ def _digest(code: str) -> bytes:
     return hashlib.sha256(code.encode()).digest()
 
 
-def create_codes(meeting_id: str, seats: list[str]) -> list[dict[str, str]]:
+def create_codes(meeting_id: str, seats: list[str], *, actor: str) -> list[dict[str, str]]:
+    """One code per seat, stored (as SHA-256) in one transaction with the audit event that
+    records who created them: both or neither."""
     session = db.session()
     meeting = session.get(Meeting, meeting_id)
     if meeting is None:
@@ -42,6 +45,7 @@ def create_codes(meeting_id: str, seats: list[str]) -> list[dict[str, str]]:
         code = f"{secrets.randbelow(10**8):08d}"
         session.add(Pairing(meeting_id=meeting_id, seat=seat, code_hash=_digest(code), expires_at=expires))
         codes.append({"seat": seat, "code": code})
+    record_event(actor, "pairing.create", meeting_id, {"seats": len(codes)})
     session.commit()
     return codes
 

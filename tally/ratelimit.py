@@ -223,6 +223,32 @@ def checkin_limits(meeting_id: str) -> Iterator[Any]:
             counter.hit(per_credential, meeting_id, credential)
 
 
+# ---------------------------------------------------------------- tablet pairing
+
+
+@contextmanager
+def pairing_limits() -> Iterator[None]:
+    """Around one pairing attempt (``POST /kiosk/api/pair``): refuse an address that has used up
+    its failed attempts, count the attempt against the address, and count a failure (an unknown,
+    used or expired code) against the address. Pairing codes are 8 digits: the failure limit is
+    what keeps guessing them slow (60 per 10 minutes by default, while a hall behind one NAT
+    address pairs hundreds of tablets a minute). A refused request changes nothing."""
+    counter = limiter()
+    address = client_address()
+    failures = _limit("RATELIMIT_PAIR_FAILURES_ADDRESS")
+    if failures is not None and counter.count(failures, address) >= failures.amount:
+        raise _refuse(failures, "failed pairing attempts from this address", address)
+    per_address = _limit("RATELIMIT_PAIR_ADDRESS")
+    if per_address is not None and counter.hit(per_address, address) > per_address.amount:
+        raise _refuse(per_address, "pairing attempts from this address", address)
+    try:
+        yield
+    except APIError as exc:
+        if failures is not None and exc.code == "invalid_pairing":
+            counter.hit(failures, address)
+        raise
+
+
 # ---------------------------------------------------------------- staff sign-in
 
 

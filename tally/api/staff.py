@@ -9,7 +9,6 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from tally import checkin, db, lifecycle, live, pairing, results, setup
-from tally.audit_trail import record_event
 from tally.api import json_body
 from tally.auth import actor, require
 from tally.errors import APIError
@@ -283,7 +282,5 @@ def audit_trail(meeting_id: str):  # type: ignore[no-untyped-def]
 def create_pairings(meeting_id: str):  # type: ignore[no-untyped-def]
     """One-time codes that bind tablets to seats: ``{"seats": [...]}`` → ``{"pairings": [{"seat", "code"}]}``."""
     body = json_body()
-    codes = pairing.create_codes(meeting_id, _field(body, "seats", list))
-    record_event(actor(), "pairing.create", meeting_id, {"seats": len(codes)})
-    db.session().commit()
+    codes = pairing.create_codes(meeting_id, _field(body, "seats", list), actor=actor())
     return jsonify({"pairings": codes}), 201

@@ -26,7 +26,6 @@ from ballot.hashing import parse_json
 from keys.errors import RosterError
 from keys.roster import parse_roster_bytes
 from tally import db, pairing, setup
-from tally.audit_trail import record_event
 from tally.errors import APIError
 from tally.models import Credential, Deputy, Meeting, Vote
 from tally.web import staff_blueprint, wants_json
@@ -371,13 +370,11 @@ def pairings(meeting_id: str):  # type: ignore[no-untyped-def]
         context["error"] = _("Name at least one seat.")
         return render_template("staff/setup/pairings.html", **context), 400
     try:
-        codes = pairing.create_codes(meeting_id, seats)
+        codes = pairing.create_codes(meeting_id, seats, actor=actor())
     except APIError as exc:
         db.session().rollback()
         context["error"] = exc.message
         return render_template("staff/setup/pairings.html", **context), exc.status
-    record_event(actor(), "pairing.create", meeting_id, {"seats": len(codes)})
-    db.session().commit()
     names = {d.seat: d.name for d in _current_roster(meeting_id)}
     base = _public_base()
     rows = [{"seat": c["seat"], "name": names.get(c["seat"], ""), "code": c["code"],

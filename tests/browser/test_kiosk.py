@@ -178,6 +178,55 @@ def test_pairing_and_check_in(server, browser, tablets):
         d.close()
 
 
+def test_rate_limited_pairing_and_check_in_say_when_to_retry(server, browser, tablets):
+    """429 rate_limited (tally/ratelimit.py): the tablet says, in its language, how long to wait
+    (Retry-After), keeps what the deputy typed, and the same action succeeds once allowed."""
+    e = Tablet(browser, server, server.people[4])
+    config = server.app.config
+    saved = {name: config[name] for name in ("RATELIMIT_PAIR_ADDRESS", "RATELIMIT_CHECKIN_ADDRESS")}
+    try:
+        e.page.goto("/kiosk/")
+        e.wait_screen("pair")
+        code = server.pairing_code(e.person.seat)
+        config["RATELIMIT_PAIR_ADDRESS"] = "1 per hour"  # a fresh counter: one attempt, then over
+        e.page.get_by_label("配对码（8 位数字）").fill("00000000")
+        e.button("配对").click()
+        e.page.get_by_text("配对码无效、已使用或已过期").wait_for()
+        e.page.get_by_label("配对码（8 位数字）").fill(code)
+        e.button("配对").click()
+        e.page.get_by_text(re.compile(r"操作过于频繁，请 \d+ 秒后重试。")).wait_for()
+        assert e.screen() == "pair"
+        config["RATELIMIT_PAIR_ADDRESS"] = saved["RATELIMIT_PAIR_ADDRESS"]
+        e.page.get_by_label("配对码（8 位数字）").fill(code)  # the code was not used up
+        e.button("配对").click()
+        e.wait_screen("checkin")
+
+        config["RATELIMIT_CHECKIN_ADDRESS"] = "1 per hour"
+        field = e.page.get_by_label("凭证代码")
+        error = e.page.locator("#checkin-error")
+        field.fill(format_code(new_code()))
+        e.button("签到").click()
+        wait_until(lambda: "这个代码不属于本次会议" in error.inner_text())
+        field.fill(format_code(e.person.code))
+        e.button("签到").click()
+        wait_until(lambda: re.fullmatch(r"操作过于频繁，请 \d+ 秒后重试。", error.inner_text().strip()) is not None)
+        seconds = int(re.search(r"\d+", error.inner_text()).group())
+        assert 1 <= seconds <= 3600
+        assert field.input_value() == format_code(e.person.code)  # nothing the deputy typed is lost
+        e.page.get_by_role("button", name="Switch to English").click()  # the screen is drawn anew
+        e.page.get_by_label("Credential code").fill(format_code(e.person.code))
+        e.button("Check in").click()
+        wait_until(lambda: re.fullmatch(r"Too many attempts\. Please try again in \d+ s\.", error.inner_text().strip())
+                   is not None)
+        e.page.get_by_role("button", name="切换到中文").click()
+        config["RATELIMIT_CHECKIN_ADDRESS"] = saved["RATELIMIT_CHECKIN_ADDRESS"]
+        e.check_in(format_code(e.person.code))
+        assert not e.errors
+    finally:
+        config.update(saved)
+        e.close()
+
+
 def test_check_in_by_scanning_the_card(server, browser, tablets):
     """The camera path: chromium's fake camera shows seat 005's card; jsQR (no BarcodeDetector on
     Linux) reads it, and the tablet checks in without anything being typed."""

@@ -219,7 +219,7 @@ def build_world(app) -> World:
         demo.demo_tally("m1", "v1")
         setup.create_meeting("m3", "另一次会议", "某市人大常委会", 5, "majority", ["甲", "乙"], 2, actor="test")
         meeting_hash = context.sealed_meeting("m1").hash
-        code = pairing.create_codes("m1", [people[0].seat])[0]["code"]
+        code = pairing.create_codes("m1", [people[0].seat], actor="test")[0]["code"]
     from service.conftest import Deputy
 
     deputies = [Deputy(p.seat, p.code, derive_private_key(p.code, "m1")) for p in people]

@@ -310,3 +310,83 @@ def test_gevent_and_gthread_instances_share_the_limits(database_url, tmp_path):
             process.wait(30)
         redis.Redis.from_url(REDIS_URL).delete(
             *redis.Redis.from_url(REDIS_URL).keys(f"{env['SOCKETIO_CHANNEL']}:ratelimit:*") or ["-"])
+
+
+def _pairing_used(app, code: str) -> bool:
+    from tally.models import Pairing
+    from tally.pairing import _digest
+
+    with app.app_context():
+        return db.session().scalar(select(Pairing.used_at).where(Pairing.code_hash == _digest(code))) is not None
+
+
+def _pairing_codes(app, seats) -> list[str]:
+    from tally import pairing
+
+    with app.app_context():
+        return [c["code"] for c in pairing.create_codes("m1", list(seats), actor="test")]
+
+
+def test_pairing_code_guessing_is_limited(app, client, meeting):
+    """8-digit pairing codes: failed attempts per address are limited (guessing stays slow); over
+    the limit even a right code is refused from that address and stays unused, while another
+    address pairs normally."""
+    app.config.update(RATELIMIT_PAIR_FAILURES_ADDRESS="3 per minute")
+    hall, elsewhere = {"REMOTE_ADDR": "10.3.0.1"}, {"REMOTE_ADDR": "10.3.0.2"}
+    (code,) = _pairing_codes(app, [meeting.deputies[0].seat])
+    for malformed in ("12", "abcdefgh"):  # not guesses: they do not count
+        assert client.post("/kiosk/api/pair", json={"code": malformed}, environ_base=hall).status_code == 400
+    for guess in ("00000000", "11111111", "22222222"):
+        response = client.post("/kiosk/api/pair", json={"code": guess}, environ_base=hall)
+        assert response.status_code == 404 and response.get_json()["error"] == "invalid_pairing"
+    refused = client.post("/kiosk/api/pair", json={"code": code}, environ_base=hall)
+    assert refused.status_code == 429 and refused.get_json()["error"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert not _pairing_used(app, code)
+    paired = client.post("/kiosk/api/pair", json={"code": code}, environ_base=elsewhere)
+    assert paired.status_code == 200 and paired.get_json()["seat"] == meeting.deputies[0].seat
+    assert _pairing_used(app, code)
+
+
+def test_pairing_attempts_per_address_are_limited(app, client, meeting):
+    app.config.update(RATELIMIT_PAIR_ADDRESS="2 per minute")
+    hall = {"REMOTE_ADDR": "10.3.1.1"}
+    codes = _pairing_codes(app, [d.seat for d in meeting.deputies[:3]])
+    for code in codes[:2]:
+        assert client.post("/kiosk/api/pair", json={"code": code}, environ_base=hall).status_code == 200
+    assert_rate_limited(client.post("/kiosk/api/pair", json={"code": codes[2]}, environ_base=hall))
+    assert not _pairing_used(app, codes[2])
+
+
+def test_pairing_defaults_fit_a_hall_behind_one_address():
+    assert parse(config.Config.RATELIMIT_PAIR_ADDRESS).amount >= 500
+    failures = parse(config.Config.RATELIMIT_PAIR_FAILURES_ADDRESS)
+    # at most one guess per 10 s from an address: with 500 live codes among 10^8, a 2 % chance of
+    # hitting one during a code's 12-hour life
+    assert failures.amount / failures.get_expiry() <= 0.1
+
+
+def test_pairing_codes_and_their_audit_event_are_one_transaction(app, client, meeting, monkeypatch):
+    """Codes are stored together with the audit event recording who made them: if the event cannot
+    be written, no code exists (the codes used to be committed first)."""
+    from tally import pairing
+    from tally.models import Pairing
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the audit trail refused the write")
+
+    with app.app_context():
+        before = db.session().scalar(select(func.count()).select_from(Pairing))
+        monkeypatch.setattr(pairing, "record_event", broken)
+        try:
+            pairing.create_codes("m1", [meeting.deputies[0].seat], actor="clerk:test")
+        except RuntimeError:
+            db.session().rollback()
+        else:
+            raise AssertionError("create_codes ignored the failed audit write")
+        assert db.session().scalar(select(func.count()).select_from(Pairing)) == before
+        monkeypatch.undo()
+        pairing.create_codes("m1", [meeting.deputies[0].seat], actor="clerk:test")
+        assert db.session().scalar(select(func.count()).select_from(Pairing)) == before + 1
+        event = db.session().scalars(select(AuditEvent).where(AuditEvent.action == "pairing.create")).all()[-1]
+        assert event.actor == "clerk:test" and event.detail == {"seats": 1}

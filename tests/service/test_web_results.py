@@ -9,10 +9,12 @@ import random
 import re
 
 import pytest
+from sqlalchemy import select
 
 from ballot.simulate import plausible_choices
 from service.test_web_support import post_form, staff_client, text
-from tally import context, demo, lifecycle
+from tally import context, db, demo, lifecycle
+from tally.models import AuditEvent
 
 
 @pytest.fixture
@@ -126,3 +128,28 @@ def test_results_in_english_and_before_publication(app, client, meeting):
     rows = _csv_rows(clerk.get("/staff/meetings/m1/results/v3/announcement.csv").data)
     assert {row[-1] for row in rows[1:14]} == {"未入选"}
     assert ["法定人数", "未达到"] in rows
+
+
+def test_announcements_only_after_publication_for_every_role(app, client, meeting):
+    """docs/guide/会务操作手册.md §8: no account gets a 公告 before the result is published; after
+    it, the presidium, the clerk and the auditor (who checks it against the record) all do, and
+    every export is in the audit trail."""
+    roles = {role: staff_client(app, role) for role in ("clerk", "presidium", "auditor")}
+    with app.app_context():
+        lifecycle.open_vote("m1", "v1", actor="test")
+        lifecycle.close_vote("m1", "v1", actor="test")
+    for role, staff in roles.items():
+        for fmt in ("pdf", "csv"):
+            refused = staff.get(f"/staff/meetings/m1/results/v1/announcement.{fmt}")
+            assert refused.status_code == 409 and "not_published" in text(refused), (role, fmt)
+    with app.app_context():
+        demo.demo_tally("m1", "v1")
+    for role, staff in roles.items():
+        pdf = staff.get("/staff/meetings/m1/results/v1/announcement.pdf")
+        assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF"), role
+        assert staff.get("/staff/meetings/m1/results/v1/announcement.csv").status_code == 200, role
+    with app.app_context():
+        exports = [(e.actor, e.detail["format"]) for e in
+                   db.session().scalars(select(AuditEvent).where(AuditEvent.action == "result.export"))]
+    assert sorted(exports) == sorted(
+        (f"{role}:{role}-user (web)", fmt) for role in roles for fmt in ("pdf", "csv"))

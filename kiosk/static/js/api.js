@@ -1,14 +1,18 @@
 // HTTP helpers for the kiosk: JSON in, JSON out; SPEC §11 errors become ApiError.
 
-/** A 4xx/5xx answer: `status`, `code` (the SPEC §11 error code) and the server's `message`. */
+/**
+ * A 4xx/5xx answer: `status`, `code` (the SPEC §11 error code), the server's `message`, and
+ * `retryAfter`, the seconds of a `Retry-After` header (429 `rate_limited`, 503), or null.
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, body) {
+  constructor(status, code, message, body, retryAfter = null) {
     super(message || code || `HTTP ${status}`);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.serverMessage = message;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -41,7 +45,9 @@ async function request(method, path, body) {
     data = null; // not JSON (e.g. a proxy's error page)
   }
   if (!response.ok) {
-    throw new ApiError(response.status, data?.error ?? null, data?.message ?? null, data);
+    const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    throw new ApiError(response.status, data?.error ?? null, data?.message ?? null, data,
+      Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null);
   }
   return { status: response.status, data };
 }

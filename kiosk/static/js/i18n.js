@@ -19,6 +19,7 @@ const MESSAGES = {
     resumed: "表决已恢复，可以继续投票。",
     held_hint: "主席团已暂停本项表决：您可以继续选择，恢复后再按“投票”。",
     err_checkin_closed: "签到已截止，请与工作人员联系。",
+    err_rate_limited: "操作过于频繁，请 {seconds} 秒后重试。",
     loading: "正在载入…",
 
     // pairing
@@ -202,6 +203,7 @@ const MESSAGES = {
     resumed: "Voting has resumed: you may cast your ballot.",
     held_hint: "The presidium has put this vote on hold: you may go on choosing, and cast once it resumes.",
     err_checkin_closed: "Check-in is closed: please ask the staff.",
+    err_rate_limited: "Too many attempts. Please try again in {seconds} s.",
     loading: "Loading…",
 
     pair_title: "Pair this tablet",

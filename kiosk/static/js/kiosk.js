@@ -202,9 +202,15 @@ async function pair(code) {
     announce(t("pair_done", { title: data.title, seat: data.seat }));
     show("checkin");
   } catch (exc) {
-    const error = exc instanceof NetworkError ? t("err_network") : t("pair_failed");
+    const error = exc instanceof NetworkError ? t("err_network") : (rateLimitText(exc) ?? t("pair_failed"));
     show("pair", { error });
   }
+}
+
+/** The message for a 429 `rate_limited` answer (with its Retry-After), or null for anything else. */
+function rateLimitText(exc) {
+  if (!(exc instanceof ApiError) || exc.status !== 429) return null;
+  return t("err_rate_limited", { seconds: exc.retryAfter ?? 60 });
 }
 
 function unpair() {
@@ -270,7 +276,8 @@ async function checkIn(text) {
       not_sealed: "checkin_not_sealed",
       checkin_closed: "err_checkin_closed",
     };
-    if (exc instanceof ApiError && messages[exc.code]) setCheckinError(t(messages[exc.code]));
+    if (rateLimitText(exc)) setCheckinError(rateLimitText(exc));
+    else if (exc instanceof ApiError && messages[exc.code]) setCheckinError(t(messages[exc.code]));
     else if (exc instanceof NetworkError) setCheckinError(t("err_network"));
     else setCheckinError(t("err_generic", { detail: exc.serverMessage ?? exc.message }));
     document.getElementById("code-input")?.focus();

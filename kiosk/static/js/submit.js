@@ -51,7 +51,7 @@ export async function submitQueued(item, { onRetry } = {}) {
       dequeue(item.ballot_hash);
       return { receipt: data, created: status === 201 };
     } catch (exc) {
-      if (exc instanceof ApiError && exc.status < 500) {
+      if (exc instanceof ApiError && exc.status < 500 && exc.status !== 429) {
         // An earlier post may have been logged with its answer lost on the way (and the vote has
         // since closed, say): if the service has a receipt for this very ballot, it was accepted.
         try {
@@ -64,7 +64,9 @@ export async function submitQueued(item, { onRetry } = {}) {
         }
       }
       if (!(exc instanceof NetworkError || exc instanceof ApiError)) throw exc;
-      const delay = backoffDelay(attempt);
+      // 429 (over a rate limit) is retried like a 5xx, no sooner than its Retry-After
+      const delay = exc instanceof ApiError && exc.status === 429 && exc.retryAfter != null
+        ? Math.max(backoffDelay(attempt), exc.retryAfter * 1000) : backoffDelay(attempt);
       onRetry?.({ attempt, delay, offline: exc instanceof NetworkError });
       await wait(delay);
     }
