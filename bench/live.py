@@ -508,8 +508,9 @@ def run_vote(session: Session, vote_id: str, rate: float | None, log: Callable[[
     stream = stream_ballots(cluster.nginx_port, f"/api/meetings/{mid}/votes/{vote_id}/ballots", bodies,
                             session.sources, rate=rate, limit=STREAM_LIMIT)
     cpu = meter.stop()
-    if stream.failures:
-        raise RuntimeError(f"{len(stream.failures)} of {len(bodies)} ballots not accepted; first: {stream.failures[:1]}")
+    if stream.failures:  # reported (and failing the target), not fatal: the other runs still measure
+        log(f"  {session.worker} {vote_id}: {len(stream.failures)} of {len(bodies)} ballots not accepted; "
+            f"first: {stream.failures[:1]}")
     load = f"{rate:.0f}/s" if rate else "full speed"
     log(f"  {session.worker} {vote_id} ({load}): {len(stream.accepted)} of {len(bodies)} ballots in "
         f"{stream.finished - stream.started:.1f} s; CPU " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(cpu.items())))
@@ -520,7 +521,10 @@ def run_vote(session: Session, vote_id: str, rate: float | None, log: Callable[[
     for pipe in session.pipes:
         pipe.send(("collect", vote_id, 60.0))
     collected = [_expect(pipe, "events", 120) for pipe in session.pipes]
-    return evaluate(session, vote_id, load, stream, cpu, busy_before, len(bodies), collected, log)
+    result = evaluate(session, vote_id, load, stream, cpu, busy_before, len(bodies), collected, log)
+    if stream.failures:
+        result.problems[f"ballots without a 201 ({stream.failures[0]})"] += len(stream.failures)
+    return result
 
 
 def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str], None], *,
@@ -615,7 +619,8 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
         p99 = r.p(r.presidium, 99)
         rows.append([
             r.worker, r.load, f"{r.clients:,} + {PRESIDIUM}",
-            f"{r.posted:,}{' (cut)' if r.cut else ''} in {r.stream_seconds:.1f} s ({r.posted / r.stream_seconds:.0f}/s)",
+            f"{r.posted:,}{f' of {r.ballots:,}' if r.posted < r.ballots else ''}{' (cut)' if r.cut else ''}"
+            f" in {r.stream_seconds:.1f} s ({r.posted / r.stream_seconds:.0f}/s)",
             f"{_ms(r.p(r.presidium, 50))} / {_ms(p99)}",
             f"{_ms(r.p(r.kiosk, 50))} / {_ms(r.p(r.kiosk, 99))}",
             f"{_ms(r.ballot_p50)} / {_ms(r.ballot_p99)}",
@@ -624,7 +629,7 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
             f"{r.cpu.get('postgres', 0):.2f} / {r.cpu.get('nginx+redis', 0):.2f} / {r.cpu.get('clients', 0):.2f} / "
             f"{r.cpu.get('other', 0):.2f}",
             f"{r.complete:,} of {r.clients + PRESIDIUM:,}",
-            f"{'met' if p99 <= TARGET_P99 else '**MISSED**'}",
+            f"{'met' if p99 <= TARGET_P99 and r.posted == r.ballots and not r.problems else '**MISSED**'}",
         ])
     detail = []
     for worker in dict.fromkeys(r.worker for r in results):
