@@ -11,29 +11,19 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from faults.conftest import cast, open_with_ballots, public_state, verify_all
-from service.conftest import POSTGRES_URL
+from service.conftest import postgres_schema
 from tally import db
 
 
 @pytest.fixture
 def database_url():
     """PostgreSQL only (a fresh schema of the shared server, as in tests/service)."""
-    schema = "f_" + uuid.uuid4().hex[:16]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("f_") as url:
+        yield url
 
 
 def test_a_refused_commit_gives_no_receipt(app, client, meeting, tmp_path):

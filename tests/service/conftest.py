@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,15 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/tally.sqlite3"
         return
-    schema = "t_" + uuid.uuid4().hex[:16]
+    with postgres_schema("t_") as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """The URL of a fresh schema (``prefix`` + random hex) of the shared PostgreSQL server,
+    dropped with everything in it afterwards."""
+    schema = prefix + uuid.uuid4().hex[:16]
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))

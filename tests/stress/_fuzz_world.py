@@ -33,7 +33,6 @@ import io
 import json
 import shutil
 import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ from typing import Any
 
 import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from ballot.ballot import ballot_hash, signature_message
 from ballot.encrypt import EncryptedBallot, encrypt_ballot
@@ -53,7 +52,7 @@ from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
 from tally import context, db, demo, lifecycle, results, setup
 from tally.models import Vote
-from tests.service.conftest import POSTGRES_URL, make_app
+from tests.service.conftest import make_app, postgres_schema
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "tally" / "api" / "openapi.json"
 STORES = ("sqlite", "postgresql")
@@ -94,16 +93,8 @@ def store_url(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder}/fuzz.sqlite3"
         return
-    schema = "fz_" + uuid.uuid4().hex[:16]
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema("fz_") as url:
+        yield url
 
 
 # ------------------------------------------------------------------ the world
