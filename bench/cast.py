@@ -144,7 +144,10 @@ class Setup:
 
         context.clear()
         logstore._trees.clear()
-        self.app = create_app({"DATABASE_URL": url, "KEY_ENCRYPTION_KEY": KEK}, instance_path=str(instance))
+        # No vote timer: the served instances run their own, and a timer round in flight while
+        # this app's engine is disposed would leak its connection.
+        self.app = create_app({"DATABASE_URL": url, "KEY_ENCRYPTION_KEY": KEK, "VOTE_TIMER": False},
+                              instance_path=str(instance))
         if not url.startswith("sqlite"):
             migrations.upgrade(self.app)
 
@@ -161,9 +164,6 @@ class Setup:
     def close(self) -> None:
         from tally import context, logstore
 
-        timer = self.app.extensions.get("piaojue.timer")
-        if timer is not None:  # the app's vote-timer thread (tally.timers) stops with it
-            timer.set()
         self.app.extensions["piaojue.engine"].dispose()
         context.clear()
         logstore._trees.clear()

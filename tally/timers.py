@@ -4,7 +4,9 @@ Each instance runs one daemon thread that, every half second, closes the open vo
 ``closes_at`` has passed. Several instances may race for the same vote: the close runs under the
 meeting's lock and re-checks the state, so exactly one ``close`` entry is logged and the others
 see ``vote_not_open`` and move on. The thread belongs to its app (started in ``create_app`` unless
-``VOTE_TIMER`` is false, as in tests) and stops with ``stop_event``.
+``VOTE_TIMER`` is false, as in tests) and stops with :meth:`VoteTimer.stop`, which waits for a
+round in progress, so no database connection is still checked out when the app's engine is
+disposed.
 """
 
 from __future__ import annotations
@@ -48,17 +50,29 @@ def close_expired_votes(now: datetime | None = None) -> list[tuple[str, str]]:
     return closed
 
 
-def start(app: Flask) -> threading.Event:
-    """Start the timer thread for ``app``; set the returned event to stop it."""
-    stop_event = threading.Event()
+class VoteTimer:
+    """The timer thread of one app."""
 
-    def loop() -> None:
-        while not stop_event.wait(INTERVAL):
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="piaojue-vote-timer", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop_event.wait(INTERVAL):
             try:
-                with app.app_context():
+                with self._app.app_context():
                     close_expired_votes()
             except Exception:  # noqa: BLE001 - a broken database must not kill the timer
-                app.logger.exception("vote timer")
+                self._app.logger.exception("vote timer")
 
-    threading.Thread(target=loop, name="piaojue-vote-timer", daemon=True).start()
-    return stop_event
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the thread and wait for the round in progress, if any, to end."""
+        self._stop_event.set()
+        self._thread.join(timeout)
+
+
+def start(app: Flask) -> VoteTimer:
+    """Start the timer thread for ``app``."""
+    return VoteTimer(app)

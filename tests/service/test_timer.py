@@ -26,11 +26,11 @@ def test_expired_votes_close_once(app, client, meeting):
 def test_timer_thread_closes_a_vote(app, client, meeting):
     with app.app_context():
         lifecycle.open_vote("m1", "v2", actor="t", duration_seconds=1)
-    stop = timers.start(app)
+    timer = timers.start(app)
     try:
         deadline = time.monotonic() + 10
         while client.get("/api/meetings/m1/votes/v2").get_json()["state"] != "closed":
             assert time.monotonic() < deadline, "the timer did not close the vote"
             time.sleep(0.2)
     finally:
-        stop.set()
+        timer.stop()
