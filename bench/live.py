@@ -3,10 +3,14 @@ one meeting while its ballots stream in.
 
 Deployment: ``bench.cluster`` (2 single-process gunicorn instances from deploy/gunicorn.conf.py
 behind nginx with ``ip_hash``, Redis as the Socket.IO message queue, a fresh PostgreSQL schema),
-once per gunicorn worker: ``gthread`` (Flask-SocketIO ``threading``, WebSocket by
-simple-websocket; threads = the instance's WebSocket clients + 200) and ``gevent``.
+once per configuration (``CONFIGS``): the ``gevent`` worker with tally.gc_tuning's
+garbage-collector settings (deploy/gunicorn.conf.py's default), and, as the baseline measured in
+the same run, the same worker with CPython's default collector (``PIAOJUE_GC_TUNING=0``).
+``measure("gthread", …)`` runs the gthread worker (Flask-SocketIO ``threading``, WebSocket by
+simple-websocket; threads = the instance's WebSocket clients + 200), which is no longer in the
+default run: it cannot hold 3,000 sockets on two cores (docs/performance.md).
 
-Per worker: a demo meeting of 3,000 deputies is created and every deputy checks in. Then the
+Per configuration: a demo meeting of 3,000 deputies is created and every deputy checks in. Then the
 clients connect through nginx (``bench._live_clients``: kiosk processes with many sockets each,
 opened from loopback source addresses that ``ip_hash`` sends to both instances; a presidium
 process with 5 python-socketio clients holding a staff token) and join. Two votes follow
@@ -28,10 +32,13 @@ closes. Measured, per vote:
   then ``vote_state`` closed after the last turnout; and every client must have received exactly
   the sequence of the other clients of its kind (kiosk or staff) on its instance (each instance
   coalesces its own fan-out, tally.live_turnout, so instances may differ in intermediate counts,
-  never in order).
+  never in order);
+- **garbage-collector pauses** inside the stream: each instance logs every collection's pause
+  (``PIAOJUE_GC_LOG``, tally.gc_tuning.PauseLog); reported are the full (generation 2)
+  collections and the longest pause of any generation that ended during the stream.
 
-``python -m bench live`` writes its section of docs/performance.md (about 11 minutes: gthread is
-slow); ``--quick`` runs 300 kiosks against a 300-deputy meeting and writes nothing.
+``python -m bench live`` writes its section of docs/performance.md (about 6 minutes); ``--quick``
+runs 300 kiosks against a 300-deputy meeting and writes nothing.
 tests/scale/test_live_broadcast.py runs one worker with 100 kiosks as a CI smoke test.
 """
 
@@ -54,7 +61,7 @@ from bench._live_clients import raise_nofile
 from bench.cluster import Cluster
 from bench.report import table, write_section
 
-WORKERS = ("gthread", "gevent")
+CONFIGS: tuple[tuple[str, bool], ...] = (("gevent", True), ("gevent", False))  # (worker, GC tuning)
 CLIENTS = 3000
 QUICK_CLIENTS = 300
 PRESIDIUM = 5
@@ -79,12 +86,20 @@ class LiveCluster(Cluster):
     so that bench.cast.Setup can create the demo meeting in the cluster's schema."""
 
     worker: str = "gthread"
+    gc_tuning: bool = True
 
     @property
     def env(self) -> dict[str, str]:
         env = super().env
-        env.update(PIAOJUE_WORKER=self.worker, PIAOJUE_KEY_ENCRYPTION_KEY=cast.KEK)
+        env.update(PIAOJUE_WORKER=self.worker, PIAOJUE_KEY_ENCRYPTION_KEY=cast.KEK,
+                   PIAOJUE_GC_TUNING="1" if self.gc_tuning else "0", PIAOJUE_GC_LOG=str(self.workdir))
         return env
+
+    def gc_pauses(self, pid: int) -> tuple[dict[str, str], list[tuple[float, int, float]]]:
+        """The collector's policy and pauses of worker process ``pid`` (tally.gc_tuning.PauseLog)."""
+        from tally.gc_tuning import read_pauses
+
+        return read_pauses(self.workdir / f"gc-{pid}.log")
 
     def worker_pids(self) -> list[int]:
         """The gunicorn worker process of each instance (a child of that instance's master)."""
@@ -382,6 +397,21 @@ class Result:
     distinct_sequences: int
     events_per_client: float
     busy_before: float
+    gc_tuning: bool = True
+    gc_thresholds: list[str] = field(default_factory=list)  # per instance, as its PauseLog states it
+    gc_pauses: list[tuple[int, float]] = field(default_factory=list)  # (generation, s) ending in the stream
+
+    @property
+    def label(self) -> str:
+        return self.worker if self.gc_tuning else f"{self.worker}, CPython GC"
+
+    @property
+    def full_collections(self) -> int:
+        return sum(1 for generation, _ in self.gc_pauses if generation == 2)
+
+    @property
+    def longest_pause(self) -> float:
+        return max((pause for _, pause in self.gc_pauses), default=0.0)
 
     @staticmethod
     def p(values: list[float], q: float) -> float:
@@ -482,10 +512,18 @@ def evaluate(session: Session, vote_id: str, load: str, stream: Stream, cpu: dic
     step = max(1, len(kiosks) // KIOSK_LATENCY_SAMPLE)
     kiosk_latency = [x for s in kiosks[::step] for x in arrival_latencies(s[4], stream.accepted)]
     events = statistics.mean(sum(1 for e in s[4] if e[1] == "turnout") for s in kiosks) if kiosks else 0.0
+    thresholds: list[str] = []
+    pauses: list[tuple[int, float]] = []
+    for pid in session.cluster.worker_pids():
+        header, logged = session.cluster.gc_pauses(pid)
+        thresholds.append(header.get("threshold", "?"))
+        pauses.extend((generation, pause) for at, generation, pause in logged
+                      if stream.started <= at <= stream.finished)
     return Result(session.worker, load, len(kiosks), ballots, total, stream.cut, session.instances,
                   session.connect_seconds, stream.finished - stream.started,
                   Result.p(stream.latencies, 50), Result.p(stream.latencies, 99),
-                  presidium_latency, kiosk_latency, cpu, complete, problems, distinct, events, busy_before)
+                  presidium_latency, kiosk_latency, cpu, complete, problems, distinct, events, busy_before,
+                  session.cluster.gc_tuning, thresholds, pauses)
 
 
 def run_vote(session: Session, vote_id: str, rate: float | None, log: Callable[[str], None]) -> Result:
@@ -528,15 +566,17 @@ def run_vote(session: Session, vote_id: str, rate: float | None, log: Callable[[
 
 
 def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str], None], *,
-            streams: list[tuple[str, float | None]] | None = None, quiet: bool = True) -> list[Result]:
-    """One gunicorn worker type: start the cluster, connect the clients, run ``streams`` (vote,
-    ballots/s or None for full speed), waiting for an idle machine before each if ``quiet``."""
+            streams: list[tuple[str, float | None]] | None = None, quiet: bool = True,
+            gc_tuning: bool = True) -> list[Result]:
+    """One configuration (gunicorn worker type, tally.gc_tuning or not): start the cluster,
+    connect the clients, run ``streams`` (vote, ballots/s or None for full speed), waiting for an
+    idle machine before each if ``quiet``."""
     from bench._live_clients import kiosk_main, presidium_main
     from tally import auth
 
     raise_nofile()
     per_instance = -(-clients // 2) + PRESIDIUM
-    cluster = LiveCluster(instances=2, threads=per_instance + THREAD_HEADROOM, worker=worker)
+    cluster = LiveCluster(instances=2, threads=per_instance + THREAD_HEADROOM, worker=worker, gc_tuning=gc_tuning)
     ctx = multiprocessing.get_context("spawn")
     processes: list[Any] = []
     pipes: list[Any] = []
@@ -618,7 +658,7 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
     for r in results:
         p99 = r.p(r.presidium, 99)
         rows.append([
-            r.worker, r.load, f"{r.clients:,} + {PRESIDIUM}",
+            r.label, r.load, f"{r.clients:,} + {PRESIDIUM}",
             f"{r.posted:,}{f' of {r.ballots:,}' if r.posted < r.ballots else ''}{' (cut)' if r.cut else ''}"
             f" in {r.stream_seconds:.1f} s ({r.posted / r.stream_seconds:.0f}/s)",
             f"{_ms(r.p(r.presidium, 50))} / {_ms(p99)}",
@@ -628,12 +668,13 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
             " / ".join(f"{r.cpu.get(f'instance {n + 1}', 0):.2f}" for n in range(len(r.instances))),
             f"{r.cpu.get('postgres', 0):.2f} / {r.cpu.get('nginx+redis', 0):.2f} / {r.cpu.get('clients', 0):.2f} / "
             f"{r.cpu.get('other', 0):.2f}",
+            f"{r.full_collections} / {_ms(r.longest_pause)}",
             f"{r.complete:,} of {r.clients + PRESIDIUM:,}",
             f"{'met' if p99 <= TARGET_P99 and r.posted == r.ballots and not r.problems else '**MISSED**'}",
         ])
     detail = []
-    for worker in dict.fromkeys(r.worker for r in results):
-        mine = [r for r in results if r.worker == worker]
+    for label in dict.fromkeys(r.label for r in results):
+        mine = [r for r in results if r.label == label]
         first = mine[0]
         sockets = "; ".join(
             f"instance {n + 1}: {i.sockets:,} sockets, RSS {i.idle_rss / 1024:.0f} → {i.rss / 1024:.0f} MiB, "
@@ -644,7 +685,8 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
             f"sequences, problems: {'; '.join(f'{k}: {v}' for k, v in r.problems.items()) or 'none'}, "
             f"machine busy before the stream {r.busy_before:.2f} cores." for r in mine
         )
-        detail.append(f"- {worker}: {sockets}; all clients joined in {first.connect_seconds:.1f} s. {runs}")
+        detail.append(f"- {label}: GC thresholds {' / '.join(first.gc_thresholds)}; {sockets}; all clients joined "
+                      f"in {first.connect_seconds:.1f} s. {runs}")
     kiosk_processes = 1 if quick else KIOSK_PROCESSES
     parts = [
         f"{results[0].clients:,} kiosk sockets (a minimal Socket.IO client, {kiosk_processes} asyncio "
@@ -663,25 +705,45 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
         "\"other\" is work outside this benchmark (the machine is shared). \"Every event\": joined, kept "
         "the socket, `vote_state` open, counts never decreasing and ending at the number of 201s, "
         "`vote_state` closed last, the same sequence as every other client of its kind (kiosk or staff) on its "
-        "instance. "
+        "instance. GC: full (generation 2) collections that ended during the stream, over both instances, and "
+        "the longest pause of any generation (tally.gc_tuning; \"CPython GC\" is the same worker with the "
+        "interpreter's default collector, `PIAOJUE_GC_TUNING=0`, the baseline). "
         f"Target: presidium p99 ≤ {TARGET_P99 * 1000:.0f} ms with 3,000 clients.\n\n"
         + table(["worker", "ballots", "clients", "accepted", "presidium p50 / p99 ms", "kiosk p50 / p99 ms",
                  "201 p50 / p99 ms", "KiB per socket (inst. 1 / 2)", "CPU inst. 1 / 2",
-                 "CPU postgres / nginx+redis / clients / other", "received every event", "p99 target"], rows),
+                 "CPU postgres / nginx+redis / clients / other", "GC: full collections / longest pause ms",
+                 "received every event", "p99 target"], rows),
         "\n".join(detail),
+        *([ratios] if (ratios := gc_ratios(results)) else []),
         f"Whole benchmark: {elapsed / 60:.1f} min" + (" (quick run)." if quick else "."),
     ]
     return "\n\n".join(parts)
 
 
-def run(quick: bool = False, log: Callable[[str], None] = print, workers: tuple[str, ...] = WORKERS,
-        clients: int | None = None) -> list[Result]:
+def gc_ratios(results: list[Result]) -> str:
+    """The presidium p99 and the throughput of the CPython-GC baseline over the tuned run, per load."""
+    parts = []
+    for load in dict.fromkeys(r.load for r in results):
+        tuned = [r for r in results if r.load == load and r.gc_tuning]
+        baseline = [r for r in results if r.load == load and not r.gc_tuning]
+        if tuned and baseline and tuned[0].worker == baseline[0].worker:
+            t, b = tuned[0], baseline[0]
+            parts.append(f"{load}: presidium p99 {_ms(b.p(b.presidium, 99))} → {_ms(t.p(t.presidium, 99))} ms "
+                         f"(baseline / tuned {b.p(b.presidium, 99) / t.p(t.presidium, 99):.2f}), ballots/s "
+                         f"{b.posted / b.stream_seconds:.0f} → {t.posted / t.stream_seconds:.0f} "
+                         f"(tuned / baseline {(t.posted / t.stream_seconds) / (b.posted / b.stream_seconds):.2f})")
+    return ("GC tuning against the CPython-GC baseline of this run (baseline → tuned): " + "; ".join(parts)
+            + ".") if parts else ""
+
+
+def run(quick: bool = False, log: Callable[[str], None] = print,
+        configs: tuple[tuple[str, bool], ...] = CONFIGS, clients: int | None = None) -> list[Result]:
     clients = clients or (QUICK_CLIENTS if quick else CLIENTS)
     processes = 1 if quick else KIOSK_PROCESSES
     results: list[Result] = []
-    for worker in workers:
+    for worker, gc_tuning in configs:
         cast.wait_for_quiet(log)
-        results.extend(measure(worker, clients, processes, log))
+        results.extend(measure(worker, clients, processes, log, gc_tuning=gc_tuning))
     return results
 
 
