@@ -342,6 +342,7 @@ def test_offline_then_reconnect(server, tablets):
         assert c.page.locator("h1").inner_text() == "正在提交…"
         retry = c.page.locator("#submit-retry")
         wait_until(lambda: "网络中断" in retry.inner_text())
+        assert c.page.locator("#btn-retry").is_visible()  # offline: "立即重试" may cut the wait short
         c.shot("11-submitting.png")
         queue = json.loads(c.page.evaluate("localStorage.getItem('piaojue.queue')"))
         assert len(queue) == 1
@@ -431,6 +432,7 @@ def test_appointment(server, tablets):
         retry = a.page.locator("#submit-retry")
         wait_until(lambda: "计票系统暂时繁忙，3 秒后重试" in retry.inner_text())
         assert a.screen() == "submitting"
+        assert not a.page.locator("#btn-retry").is_visible()  # a Retry-After is waited out, no "立即重试"
         queue = json.loads(a.page.evaluate("localStorage.getItem('piaojue.queue')"))
         assert [q["ballot_hash"] for q in queue] == [refused[0]["hash"]]
         a.wait_screen("receipt", timeout=30_000)

@@ -458,12 +458,13 @@ async function submitItem(item) {
   show("submitting", { vid: item.vote_id, tracker: item.tracker, hash: item.ballot_hash });
   try {
     const { receipt } = await submitQueued(item, {
-      onRetry: ({ attempt, delay, offline }) => {
+      onRetry: ({ attempt, delay, offline, rateLimited }) => {
         const el = document.getElementById("submit-retry");
         if (!el || !screenIs("submitting", item.vote_id)) return;
         const text = t(offline ? "submitting_retry" : "submitting_server_busy", { seconds: Math.round(delay / 1000), attempt });
         el.textContent = text;
-        document.getElementById("btn-retry")?.removeAttribute("hidden");
+        // after a 429 the wait is the service's Retry-After: "retry now" would only be refused
+        document.getElementById("btn-retry")?.toggleAttribute("hidden", rateLimited);
       },
     });
     let verified = true;

@@ -3,7 +3,9 @@
 // The caller puts the ballot in the localStorage queue (storage.enqueue) BEFORE calling
 // submitQueued. The SAME entry is then posted until the service answers: after a network failure
 // or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
-// when the browser comes back online or the deputy taps "retry now". It is never re-encrypted:
+// when the browser comes back online or the deputy taps "retry now" (except after a 429, whose
+// Retry-After is always waited out: an earlier post would only be refused again). It is never
+// re-encrypted:
 // posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
 
 import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
@@ -26,7 +28,7 @@ export function retryNow() {
 
 window.addEventListener("online", retryNow);
 
-function wait(ms) {
+function wait(ms, { wakeable = true } = {}) {
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -34,15 +36,15 @@ function wait(ms) {
       resolve();
     };
     const timer = setTimeout(done, ms);
-    wakers.add(done);
+    if (wakeable) wakers.add(done);
   });
 }
 
 /**
  * Post the queued ballot `item` ({meeting_id, vote_id, ballot_hash, entry}) until the service
  * answers. Resolves to {receipt, created}; rejects with the ApiError of a 4xx rejection. Either
- * way the item leaves the queue once the service has answered. `onRetry({attempt, delay, offline})`
- * is called before each backoff wait.
+ * way the item leaves the queue once the service has answered. `onRetry({attempt, delay, offline,
+ * rateLimited})` is called before each backoff wait; a rate-limited wait (429) cannot be cut short.
  */
 export async function submitQueued(item, { onRetry } = {}) {
   for (let attempt = 1; ; attempt += 1) {
@@ -65,10 +67,11 @@ export async function submitQueued(item, { onRetry } = {}) {
       }
       if (!(exc instanceof NetworkError || exc instanceof ApiError)) throw exc;
       // 429 (over a rate limit) is retried like a 5xx, no sooner than its Retry-After
-      const delay = exc instanceof ApiError && exc.status === 429 && exc.retryAfter != null
+      const rateLimited = exc instanceof ApiError && exc.status === 429;
+      const delay = rateLimited && exc.retryAfter != null
         ? Math.max(backoffDelay(attempt), exc.retryAfter * 1000) : backoffDelay(attempt);
-      onRetry?.({ attempt, delay, offline: exc instanceof NetworkError });
-      await wait(delay);
+      onRetry?.({ attempt, delay, offline: exc instanceof NetworkError, rateLimited });
+      await wait(delay, { wakeable: !rateLimited });
     }
   }
 }
