@@ -5,8 +5,7 @@
 // or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
 // when the browser comes back online or the deputy taps "retry now" (except after a 429, whose
 // Retry-After is always waited out: an earlier post would only be refused again). It is never
-// re-encrypted:
-// posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
+// re-encrypted: posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
 
 import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
 import { dequeue } from "./storage.js";
