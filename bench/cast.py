@@ -353,7 +353,20 @@ def load(port: int, path: str, bodies: list[bytes], expect: int, concurrency: in
     return LoadRun(time.perf_counter() - started, latencies, failures)
 
 
-def _proc_stat() -> list[int]:
+def process_stat(pid: int) -> tuple[int, int, str] | None:
+    """(ppid, utime + stime in ticks, command name) of a process; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1:text.rindex(")")]
+    fields = text[text.rindex(")") + 2:].split()
+    return int(fields[1]), int(fields[11]) + int(fields[12]), name
+
+
+def machine_ticks() -> list[int]:
+    """The machine's CPU time counters (the first line of /proc/stat), in ticks."""
     with open("/proc/stat") as f:
         return [int(x) for x in f.readline().split()[1:]]
 
@@ -370,9 +383,9 @@ def wait_for_quiet(log: Callable[[str], None]) -> None:
     waited = False
     while True:
         try:
-            before, t0 = machine_busy(_proc_stat()), time.perf_counter()
+            before, t0 = machine_busy(machine_ticks()), time.perf_counter()
             time.sleep(1.0)
-            busy = (machine_busy(_proc_stat()) - before) / CpuMeter.TICK / (time.perf_counter() - t0)
+            busy = (machine_busy(machine_ticks()) - before) / CpuMeter.TICK / (time.perf_counter() - t0)
         except (OSError, ValueError):
             return
         if busy <= QUIET_CORES:
@@ -398,26 +411,14 @@ class CpuMeter:
         self.server = server
         self.start = self._sample()
 
-    @staticmethod
-    def _stat(pid: int) -> tuple[int, int, str] | None:
-        """(ppid, utime + stime in ticks, command name) of a process."""
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                text = f.read()
-        except OSError:
-            return None
-        name = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
-        return int(fields[1]), int(fields[11]) + int(fields[12]), name
-
     def _sample(self) -> dict[str, Any] | None:
         try:
-            cpu = _proc_stat()
+            cpu = machine_ticks()
             service: dict[int, int] = {}
             for entry in os.listdir("/proc"):
                 if not entry.isdigit():
                     continue
-                stat = self._stat(int(entry))
+                stat = process_stat(int(entry))
                 if stat is None:
                     continue
                 ppid, ticks, name = stat

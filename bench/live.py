@@ -107,7 +107,7 @@ class LiveCluster(Cluster):
         children: dict[int, int] = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
-                stat = _stat(int(entry))
+                stat = cast.process_stat(int(entry))
                 if stat is not None and stat[0] in masters:
                     children[stat[0]] = int(entry)
         return [children.get(m, m) for m in masters]
@@ -137,18 +137,6 @@ def source_addresses(instances: int, per_instance: int = SOURCES_PER_INSTANCE) -
 
 # ---------------------------------------------------------------------------------------------
 # /proc
-
-
-def _stat(pid: int) -> tuple[int, int, str] | None:
-    """(ppid, utime + stime in ticks, command name) of a process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            text = f.read()
-    except OSError:
-        return None
-    name = text[text.index("(") + 1:text.rindex(")")]
-    fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), int(fields[11]) + int(fields[12]), name
 
 
 def _status(pid: int, key: str) -> int:
@@ -209,12 +197,11 @@ class CpuMeter:
         return None
 
     def _sample(self) -> dict[str, Any]:
-        with open("/proc/stat") as f:
-            cpu = [int(x) for x in f.readline().split()[1:]]
+        cpu = cast.machine_ticks()
         per_pid: dict[int, tuple[str, int]] = {}
         for entry in os.listdir("/proc"):
             if entry.isdigit():
-                stat = _stat(int(entry))
+                stat = cast.process_stat(int(entry))
                 if stat is not None:
                     group = self._group(int(entry), stat[0], stat[2])
                     if group is not None:
