@@ -29,6 +29,8 @@ fan-out to each instance's own sockets is coalesced. The rule lives in the clien
 (python-socketio's ``Manager`` / ``RedisManager``) because that is where every instance sees
 every room event, its own and those from other instances, in one order. With intervals of 0
 (the default under ``TESTING``) every increase is delivered at once, in the caller's thread.
+
+:class:`LiveRedisManager` also caps the Redis listener's reconnection back-off at 5 s.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ STAFF_TURNOUT_INTERVAL = 0.1  # the staff room: the presidium console
 ROOM_PREFIX = "meeting:"
 STAFF_PREFIX = "staff:"
 FAN_OUT_CHUNK = 200
+LISTEN_RETRY_MAX = 5.0  # seconds between two reconnections of the message queue's listener
 
 
 @dataclass
@@ -229,9 +232,30 @@ class LiveManager(TurnoutGate):
 
 class LiveRedisManager(socketio.RedisManager, TurnoutGate):
     """Redis message queue; the local fan-out (``_handle_emit`` → ``Manager.emit``) coalesces
-    turnout. MRO: LiveRedisManager, RedisManager, PubSubManager, TurnoutGate, Manager."""
+    turnout. MRO: LiveRedisManager, RedisManager, PubSubManager, TurnoutGate, Manager.
+
+    The listener reconnects to a Redis that went away after 1, 2, 4 s, then every
+    :data:`LISTEN_RETRY_MAX` s (python-socketio doubles up to 60 s, so after an outage of a
+    minute the other instances' events could stay away for nearly another minute;
+    docs/reliability.md "Faults")."""
 
     def __init__(self, url: str, channel: str, namespace: str, interval: float,
                  staff_interval: float) -> None:
         super().__init__(url, channel=channel, write_only=False)
         self._gate_setup(namespace, interval, staff_interval)
+
+    def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def]
+        """python-socketio 5.18's listener loop (RedisManager._redis_listen_with_retries), with
+        the back-off capped at :data:`LISTEN_RETRY_MAX`."""
+        retry_sleep = 1.0
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                retry_sleep = 1.0
+                yield from self.pubsub.listen()
+            except Exception as exc:  # noqa: BLE001 - any Redis failure: reconnect
+                self._get_logger().error("Cannot receive from redis... retrying in %s secs", retry_sleep,
+                                         extra={"redis_exception": str(exc)})
+                time.sleep(retry_sleep)
+                retry_sleep = min(retry_sleep * 2, LISTEN_RETRY_MAX)
