@@ -12,7 +12,7 @@ import re
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from tally import db, pairing, ratelimit
 from tally.api import json_body
@@ -26,12 +26,18 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 @bp.get("/")
 def kiosk_page():  # type: ignore[no-untyped-def]
-    return render_template("kiosk/kiosk.html", pairing_code="")
+    return _kiosk_page(pairing_code="")
 
 
 @bp.get("/pair/<code>")
 def kiosk_pair_page(code: str):  # type: ignore[no-untyped-def]
-    return render_template("kiosk/kiosk.html", pairing_code=code if code.isdigit() and len(code) == 8 else "")
+    return _kiosk_page(pairing_code=code if code.isdigit() and len(code) == 8 else "")
+
+
+def _kiosk_page(pairing_code: str):  # type: ignore[no-untyped-def]
+    """The tablet's single page; ``KIOSK_POST_TIMEOUT`` (tally.config) goes to its ballot posts."""
+    post_timeout_ms = max(1000, round(float(current_app.config.get("KIOSK_POST_TIMEOUT", 30)) * 1000))
+    return render_template("kiosk/kiosk.html", pairing_code=pairing_code, post_timeout_ms=post_timeout_ms)
 
 
 @bp.post("/api/pair")

@@ -19,6 +19,7 @@
 | ``PIAOJUE_RATELIMIT_PAIR_ADDRESS`` | tablet pairing attempts per client address ("" = off) | ``600 per minute`` |
 | ``PIAOJUE_RATELIMIT_PAIR_FAILURES_ADDRESS`` | failed pairing attempts (unknown, used or expired code) per client address ("" = off) | ``60 per 10 minutes`` |
 | ``PIAOJUE_TURNOUT_INTERVAL``, ``PIAOJUE_TURNOUT_STAFF_INTERVAL`` | least seconds between two ``turnout`` events of one vote from one instance, to tablets and screens / to staff clients (tally.live_turnout) | 1.0 / 0.1 (0 under ``TESTING``) |
+| ``PIAOJUE_KIOSK_POST_TIMEOUT`` | seconds a tablet waits for the answer to a ballot post before it posts the same ballot again (kiosk/static/js/submit.js) | 30 |
 | ``SOCKETIO_ASYNC_MODE`` | ``threading`` or ``gevent``: must match the gunicorn worker (deploy/gunicorn.conf.py sets it from ``PIAOJUE_WORKER``) | ``threading`` |
 """
 
@@ -44,6 +45,7 @@ class Config:
     RATELIMIT_PAIR_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_PAIR_ADDRESS", "600 per minute")
     RATELIMIT_PAIR_FAILURES_ADDRESS: str = os.environ.get("PIAOJUE_RATELIMIT_PAIR_FAILURES_ADDRESS", "60 per 10 minutes")
     SOCKETIO_ASYNC_MODE: str = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    KIOSK_POST_TIMEOUT: float = float(os.environ.get("PIAOJUE_KIOSK_POST_TIMEOUT", "30") or 30)
     LIVE_TURNOUT_INTERVAL: float | None = (
         float(os.environ["PIAOJUE_TURNOUT_INTERVAL"]) if os.environ.get("PIAOJUE_TURNOUT_INTERVAL") else None
     )

@@ -92,7 +92,8 @@ def server(tmp_path_factory):
     context.clear()
     logstore._trees.clear()
     app = create_app(
-        {"DATABASE_URL": f"sqlite:///{tmp}/tally.sqlite3", "KEY_ENCRYPTION_KEY": KEK, "TESTING": True},
+        {"DATABASE_URL": f"sqlite:///{tmp}/tally.sqlite3", "KEY_ENCRYPTION_KEY": KEK, "TESTING": True,
+         "KIOSK_POST_TIMEOUT": 3},
         instance_path=str(tmp / "instance"),
     )
     with app.app_context():

@@ -16,33 +16,45 @@ export class ApiError extends Error {
   }
 }
 
-/** The request never got an answer (offline, connection refused, aborted). */
+/**
+ * The request never got an answer (offline, connection refused, aborted); `timedOut` when it was
+ * given up after its `timeoutMs`.
+ */
 export class NetworkError extends Error {
-  constructor(cause) {
-    super(cause?.message || "network error");
+  constructor(cause, { timedOut = false } = {}) {
+    super(timedOut ? "no answer in time" : cause?.message || "network error");
     this.name = "NetworkError";
     this.cause = cause;
+    this.timedOut = timedOut;
   }
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, { timeoutMs = null } = {}) {
+  const controller = timeoutMs ? new AbortController() : null;
+  const timer = controller ? setTimeout(() => controller.abort(), timeoutMs) : null;
   let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: "no-store",
-      credentials: "same-origin",
-    });
-  } catch (exc) {
-    throw new NetworkError(exc);
-  }
   let data = null;
   try {
-    data = await response.json();
-  } catch {
-    data = null; // not JSON (e.g. a proxy's error page)
+    try {
+      response = await fetch(path, {
+        method,
+        headers: body === undefined ? { Accept: "application/json" } : { Accept: "application/json", "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        cache: "no-store",
+        credentials: "same-origin",
+        signal: controller?.signal,
+      });
+    } catch (exc) {
+      throw new NetworkError(exc, { timedOut: controller?.signal.aborted ?? false });
+    }
+    try {
+      data = await response.json();
+    } catch (exc) {
+      if (controller?.signal.aborted) throw new NetworkError(exc, { timedOut: true }); // the body never came
+      data = null; // not JSON (e.g. a proxy's error page)
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
   }
   if (!response.ok) {
     const retryAfter = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
@@ -56,8 +68,9 @@ export async function getJson(path) {
   return (await request("GET", path)).data;
 }
 
-export async function postJson(path, body) {
-  return request("POST", path, body);
+/** POST `body` as JSON; with `timeoutMs`, give up (NetworkError, `timedOut`) after that long. */
+export async function postJson(path, body, { timeoutMs = null } = {}) {
+  return request("POST", path, body, { timeoutMs });
 }
 
 export const paths = {

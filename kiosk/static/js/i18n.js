@@ -117,6 +117,7 @@ const MESSAGES = {
     submitting_text: "您的选票已加密并保存在本平板上，正在提交到计票系统。",
     submitting_retry: "网络中断，{seconds} 秒后重试（第 {attempt} 次重试）。选票不会丢失，请勿关闭本平板。",
     submitting_server_busy: "计票系统暂时繁忙，{seconds} 秒后重试（第 {attempt} 次重试）。",
+    submitting_timeout: "计票系统 {timeout} 秒内没有答复，{seconds} 秒后重新提交同一张选票（第 {attempt} 次重试）。选票不会丢失，请勿关闭本平板。",
     retry_now: "立即重试",
     tracker_label: "跟踪码",
 
@@ -294,6 +295,7 @@ const MESSAGES = {
     submitting_text: "Your ballot is encrypted and saved on this tablet; it is being submitted.",
     submitting_retry: "Network down; retrying in {seconds} s (retry {attempt}). Your ballot will not be lost; keep this tablet on.",
     submitting_server_busy: "The service is busy; retrying in {seconds} s (retry {attempt}).",
+    submitting_timeout: "No answer from the service within {timeout} s; sending the same ballot again in {seconds} s (retry {attempt}). Your ballot will not be lost; keep this tablet on.",
     retry_now: "Retry now",
     tracker_label: "Tracker",
 

@@ -13,7 +13,7 @@ import { afterPaint, announce, bytesToHex, h, replace } from "./dom.js";
 import { applyDocumentLang, field, getLang, setLang, t } from "./i18n.js";
 import { cameraAvailable, startScanner } from "./scanner.js";
 import * as store from "./storage.js";
-import { retryNow, submitQueued } from "./submit.js";
+import { POST_TIMEOUT_MS, retryNow, submitQueued } from "./submit.js";
 
 const root = document.getElementById("app");
 const topbar = document.getElementById("topbar");
@@ -452,16 +452,24 @@ async function cast(vid) {
   await submitItem(item);
 }
 
+/** How long a ballot post may go unanswered before it is posted again (the page's data attribute). */
+function postTimeoutMs() {
+  const ms = Number.parseInt(root.dataset.postTimeoutMs ?? "", 10);
+  return Number.isFinite(ms) && ms > 0 ? ms : POST_TIMEOUT_MS;
+}
+
 async function submitItem(item) {
   if (app.submitting.has(item.ballot_hash)) return;
   app.submitting.add(item.ballot_hash);
   show("submitting", { vid: item.vote_id, tracker: item.tracker, hash: item.ballot_hash });
   try {
     const { receipt } = await submitQueued(item, {
-      onRetry: ({ attempt, delay, offline, rateLimited }) => {
+      timeoutMs: postTimeoutMs(),
+      onRetry: ({ attempt, delay, offline, timedOut, rateLimited }) => {
         const el = document.getElementById("submit-retry");
         if (!el || !screenIs("submitting", item.vote_id)) return;
-        const text = t(offline ? "submitting_retry" : "submitting_server_busy", { seconds: Math.round(delay / 1000), attempt });
+        const key = offline ? "submitting_retry" : timedOut ? "submitting_timeout" : "submitting_server_busy";
+        const text = t(key, { seconds: Math.round(delay / 1000), attempt, timeout: Math.round(postTimeoutMs() / 1000) });
         el.textContent = text;
         // after a 429 the wait is the service's Retry-After: "retry now" would only be refused
         document.getElementById("btn-retry")?.toggleAttribute("hidden", rateLimited);

@@ -1,8 +1,9 @@
 // Submitting an encrypted ballot with offline resilience (the kiosk's side of SPEC §11).
 //
 // The caller puts the ballot in the localStorage queue (storage.enqueue) BEFORE calling
-// submitQueued. The SAME entry is then posted until the service answers: after a network failure
-// or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
+// submitQueued. The SAME entry is then posted until the service answers: after a network failure,
+// a post left unanswered for `timeoutMs` (the service's KIOSK_POST_TIMEOUT, 30 s by default: a
+// network that drops packets can otherwise hold a request for minutes) or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
 // when the browser comes back online or the deputy taps "retry now" (except after a 429, whose
 // Retry-After is always waited out: an earlier post would only be refused again). It is never
 // re-encrypted: posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
@@ -12,6 +13,7 @@ import { dequeue } from "./storage.js";
 
 export const BACKOFF_START_MS = 1000;
 export const BACKOFF_MAX_MS = 30000;
+export const POST_TIMEOUT_MS = 30000;
 
 /** The delay before retry number `attempt` (1-based): 1 s, 2 s, 4 s, … capped at 30 s. */
 export function backoffDelay(attempt) {
@@ -43,12 +45,13 @@ function wait(ms, { wakeable = true } = {}) {
  * Post the queued ballot `item` ({meeting_id, vote_id, ballot_hash, entry}) until the service
  * answers. Resolves to {receipt, created}; rejects with the ApiError of a 4xx rejection. Either
  * way the item leaves the queue once the service has answered. `onRetry({attempt, delay, offline,
- * rateLimited})` is called before each backoff wait; a rate-limited wait (429) cannot be cut short.
+ * timedOut, rateLimited})` is called before each backoff wait; a rate-limited wait (429) cannot be
+ * cut short. Each post is given up after `timeoutMs` (null: never).
  */
-export async function submitQueued(item, { onRetry } = {}) {
+export async function submitQueued(item, { onRetry, timeoutMs = POST_TIMEOUT_MS } = {}) {
   for (let attempt = 1; ; attempt += 1) {
     try {
-      const { status, data } = await postJson(paths.ballots(item.meeting_id, item.vote_id), item.entry);
+      const { status, data } = await postJson(paths.ballots(item.meeting_id, item.vote_id), item.entry, { timeoutMs });
       dequeue(item.ballot_hash);
       return { receipt: data, created: status === 201 };
     } catch (exc) {
@@ -69,7 +72,8 @@ export async function submitQueued(item, { onRetry } = {}) {
       const rateLimited = exc instanceof ApiError && exc.status === 429;
       const delay = rateLimited && exc.retryAfter != null
         ? Math.max(backoffDelay(attempt), exc.retryAfter * 1000) : backoffDelay(attempt);
-      onRetry?.({ attempt, delay, offline: exc instanceof NetworkError, rateLimited });
+      const timedOut = exc instanceof NetworkError && exc.timedOut;
+      onRetry?.({ attempt, delay, offline: exc instanceof NetworkError && !timedOut, timedOut, rateLimited });
       await wait(delay, { wakeable: !rateLimited });
     }
   }
