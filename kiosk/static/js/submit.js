@@ -3,7 +3,8 @@
 // The caller puts the ballot in the localStorage queue (storage.enqueue) BEFORE calling
 // submitQueued. The SAME entry is then posted until the service answers: after a network failure,
 // a post left unanswered for `timeoutMs` (the service's KIOSK_POST_TIMEOUT, 30 s by default: a
-// network that drops packets can otherwise hold a request for minutes) or a 5xx the post is retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
+// network that drops packets can otherwise hold a request for minutes) or a 5xx, the post is
+// retried with exponential backoff (1 s, 2 s, 4 s… at most 30 s), or at once
 // when the browser comes back online or the deputy taps "retry now" (except after a 429, whose
 // Retry-After is always waited out: an earlier post would only be refused again). It is never
 // re-encrypted: posting the same ballot again is idempotent (200 with the same receipt, SPEC §11).
