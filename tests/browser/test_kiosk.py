@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -80,6 +82,27 @@ def cast_from_review(tablet: Tablet) -> str:
     assert tablet.page.locator("h1").inner_text() == "已投票"
     assert "回执已在本平板核验" in tablet.page.locator("#receipt-check").inner_text()
     return tablet.page.locator("#tracker").inner_text().strip()
+
+
+@contextmanager
+def first_ballot_post(tablet: Tablet, vote_id: str, handle: Callable) -> Iterator[list[dict]]:
+    """Route the tablet's first ballot post of ``vote_id`` to ``handle(route)`` (a later post goes
+    to the service); yields the first post's ``{"hash", "at"}`` once it has been made."""
+    pattern = f"**/api/meetings/{MEETING}/votes/{vote_id}/ballots"
+    first: list[dict] = []
+
+    def once(route):
+        if first:
+            route.fallback()
+            return
+        first.append({"hash": ballot_hash(json.loads(route.request.post_data)).hex(), "at": time.monotonic()})
+        handle(route)
+
+    tablet.page.route(pattern, once)
+    try:
+        yield first
+    finally:
+        tablet.page.unroute(pattern)
 
 
 def assert_receipt_matches_log(server, tablet: Tablet, vote_id: str, tracker: str) -> dict:
@@ -415,19 +438,11 @@ def test_appointment(server, tablets):
     # and pairing, but a proxy in front of it may limit ballots): the tablet keeps the queued
     # ballot, says it will retry, waits out Retry-After (3 s, longer than its first 1 s backoff)
     # and posts the same ballot again, instead of showing it as rejected.
-    route = f"**/api/meetings/{MEETING}/votes/v2/ballots"
-    refused: list[dict] = []
+    def refuse(route):
+        route.fulfill(status=429, headers={"Retry-After": "3"}, content_type="application/json",
+                      body=json.dumps({"error": "rate_limited", "message": "too many requests"}))
 
-    def refuse_once(r):
-        if refused:
-            r.fallback()
-            return
-        refused.append({"hash": ballot_hash(json.loads(r.request.post_data)).hex(), "at": time.monotonic()})
-        r.fulfill(status=429, headers={"Retry-After": "3"}, content_type="application/json",
-                  body=json.dumps({"error": "rate_limited", "message": "too many requests"}))
-
-    a.page.route(route, refuse_once)
-    try:
+    with first_ballot_post(a, "v2", refuse) as refused:
         a.button("投票").click()
         retry = a.page.locator("#submit-retry")
         wait_until(lambda: "计票系统暂时繁忙，3 秒后重试" in retry.inner_text())
@@ -437,8 +452,6 @@ def test_appointment(server, tablets):
         assert [q["ballot_hash"] for q in queue] == [refused[0]["hash"]]
         a.wait_screen("receipt", timeout=30_000)
         assert time.monotonic() - refused[0]["at"] >= 2.5  # not before Retry-After
-    finally:
-        a.page.unroute(route)
     assert "回执已在本平板核验" in a.page.locator("#receipt-check").inner_text()
     logged = assert_receipt_matches_log(server, a, "v2", a.page.locator("#tracker").inner_text().strip())
     assert len(ballots_of(server, a.credential, "v2")) == 1
@@ -539,26 +552,16 @@ def test_election(server, tablets):
 
     # The first post gets no answer at all (a hall network that drops packets): after
     # KIOSK_POST_TIMEOUT (3 s here) the tablet gives it up, says so, and posts the same ballot again.
-    route = f"**/api/meetings/{MEETING}/votes/v4/ballots"
-    unanswered: list[dict] = []
+    def leave_unanswered(_route):
+        pass  # neither fulfilled nor aborted: the request hangs until the page gives it up
 
-    def drop_once(r):
-        if unanswered:
-            r.fallback()
-            return
-        unanswered.append({"hash": ballot_hash(json.loads(r.request.post_data)).hex(), "at": time.monotonic()})
-        # neither fulfilled nor aborted: the request hangs until the page gives it up
-
-    a.page.route(route, drop_once)
-    try:
+    with first_ballot_post(a, "v4", leave_unanswered) as unanswered:
         a.button("投票").click()
         retry = a.page.locator("#submit-retry")
         wait_until(lambda: "计票系统 3 秒内没有答复" in retry.inner_text(), timeout=15)
         assert time.monotonic() - unanswered[0]["at"] >= 2.5  # not before the timeout
         assert a.screen() == "submitting" and not ballots_of(server, a.credential, "v4")
         a.wait_screen("receipt", timeout=30_000)
-    finally:
-        a.page.unroute(route)
     assert "回执已在本平板核验" in a.page.locator("#receipt-check").inner_text()
     logged = assert_receipt_matches_log(server, a, "v4", a.page.locator("#tracker").inner_text().strip())
     assert ballot_hash(logged).hex() == unanswered[0]["hash"]  # the same ballot, not re-encrypted
