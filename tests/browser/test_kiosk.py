@@ -118,6 +118,68 @@ def assert_receipt_matches_log(server, tablet: Tablet, vote_id: str, tracker: st
     return last
 
 
+# The kinds' names as the tablet shows them (zh, en): public words, not choices.
+KIND_LABELS = ["议案表决", "人事任免", "民生实事项目票决", "选举", "满意度测评",
+               "Resolution", "Appointments", "Livelihood projects", "Election", "Satisfaction evaluation"]
+
+
+def assert_no_trace_of_choice(server, tablet: Tablet, vote_id: str, chosen: dict[str, list[str]], *,
+                              labels_shown: bool = False) -> None:
+    """Nothing on ``tablet`` tells what it chose in ``vote_id`` (``{contest: [option ids]}``).
+
+    The whole DOM (document.documentElement.outerHTML: hidden and screen-reader regions and every
+    attribute value) has none of the chosen options' labels (zh or en), their ids as a token, no
+    pressed button, no option data attribute and no "已选择"/"Chosen:" announcement; the
+    vote's own title and kind are public text and are taken out first. ``labels_shown``: the screen
+    lists every option on purpose (results), so only the other checks apply. In storage, the
+    cached public documents must equal what the service publishes, the queue must be empty, and
+    no other value may hold a chosen label or id.
+    """
+    vote = server.get(f"/api/meetings/{MEETING}/votes/{vote_id}")
+    definition = vote["vote"]
+    options = {(c["id"], o["id"]): o for c in definition["contests"] for o in c["options"]}
+    picked = [options[(contest, option)] for contest, ids in chosen.items() for option in ids]
+    assert picked
+    labels = {o[k] for o in picked for k in ("label", "label_en") if o.get(k)}
+    ids = {o["id"] for o in picked}
+    public = [definition["title"], definition.get("title_en", ""), *KIND_LABELS, 'translate="no"']
+
+    def traces(text: str, *, with_labels: bool) -> list[str]:
+        for words in public:
+            if words:
+                text = text.replace(words, "")
+        found = [w for w in ("已选择", "已取消", "Chosen:", "Undone:") if w in text]
+        if with_labels:
+            found += [label for label in labels
+                      if re.search(rf"(?<![A-Za-z]){re.escape(label)}(?![A-Za-z])", text)]
+        found += [f"id {i}" for i in ids if re.search(rf"(?<![A-Za-z0-9_]){re.escape(i)}(?![A-Za-z0-9_])", text)]
+        return found
+
+    html = tablet.page.evaluate("document.documentElement.outerHTML")
+    found = traces(html, with_labels=not labels_shown)
+    found += [marker for marker in ('aria-pressed="true"', "data-option=") if marker in html]
+    screen = tablet.screen()
+    assert not found, f"the {screen} screen still shows what was chosen: {found}"
+
+    storage = tablet.page.evaluate("""() => Object.fromEntries([localStorage, sessionStorage].flatMap(
+        (store, n) => Object.keys(store).map(key => [(n ? 'session:' : 'local:') + key, store.getItem(key)])))""")
+    meeting = server.get(f"/api/meetings/{MEETING}")
+    for key, value in storage.items():
+        doc = key.removeprefix("local:piaojue.doc.")
+        if doc != key:  # public documents, as published: the same on every tablet
+            name, _, rest = doc.partition(".")
+            if name == "meeting":
+                assert json.loads(value) == {"meeting": meeting["meeting"], "meeting_hash": meeting["meeting_hash"]}
+            else:
+                vid = rest.split(".", 1)[1]
+                published = server.get(f"/api/meetings/{MEETING}/votes/{vid}")
+                assert json.loads(value) == {"vote": published["vote"], "vote_hash": published["vote_hash"]}, key
+        elif key == "local:piaojue.queue":
+            assert json.loads(value) == [], "a ballot is still queued after its receipt"
+        else:
+            assert not traces(value, with_labels=True), f"{key} holds a trace of the choice: {value}"
+
+
 # ============================================================================ pairing, check-in
 
 
@@ -313,6 +375,7 @@ def test_resolution_challenge_then_cast(server, tablets):
     assert tracker != challenge_tracker  # a cast is always a fresh encryption
     logged = assert_receipt_matches_log(server, a, "v1", tracker)
     assert logged["contests"] != spoiled[0]["ballot"]["contests"]
+    assert_no_trace_of_choice(server, a, "v1", {"motion": ["yes"]})
     assert len(ballots_of(server, a.credential, "v1")) == 1
     a.assert_touch_targets()
     a.shot("12-receipt.png")
@@ -326,6 +389,7 @@ def test_resolution_challenge_then_cast(server, tablets):
     b.button("下一步").click()
     b.wait_screen("review")
     assert_receipt_matches_log(server, b, "v1", cast_from_review(b))
+    assert_no_trace_of_choice(server, b, "v1", {"motion": ["no"]})
     assert not a.errors and not b.errors
 
 
@@ -457,6 +521,7 @@ def test_appointment(server, tablets):
     assert len(ballots_of(server, a.credential, "v2")) == 1
     assert ballot_hash(logged).hex() == refused[0]["hash"]  # the same ballot, not re-encrypted
     assert json.loads(a.page.evaluate("localStorage.getItem('piaojue.queue')")) == []
+    assert_no_trace_of_choice(server, a, "v2", {"n1": ["yes"], "n2": ["no"]})
 
     # B is still on the ballot when the vote closes: 表决已结束.
     row_b = b.page.get_by_role("group", name=nominee["n1"]["name"])
@@ -509,6 +574,7 @@ def test_selection_of_13_projects(server, tablets):
     a.wait_screen("review")
     assert "已选 10 项" in a.page.locator(".choice-summary").inner_text()
     assert_receipt_matches_log(server, a, "v3", cast_from_review(a))
+    assert_no_trace_of_choice(server, a, "v3", {"projects": sorted(chosen)})
     encrypt_ms = a.page.evaluate("window.__piaojue.encryptMs.filter(e => e.vid === 'v3').map(e => e.ms)")
     server.timings["encrypt_13_projects_ms"] = encrypt_ms
     print(f"\nv3 (13 projects, choose ≤ 10): encryption in chromium took {encrypt_ms} ms")
@@ -566,6 +632,7 @@ def test_election(server, tablets):
     logged = assert_receipt_matches_log(server, a, "v4", a.page.locator("#tracker").inner_text().strip())
     assert ballot_hash(logged).hex() == unanswered[0]["hash"]  # the same ballot, not re-encrypted
     assert len(ballots_of(server, a.credential, "v4")) == 1
+    assert_no_trace_of_choice(server, a, "v4", {"candidates": ["c1", "c3"]})
     got = counts(close_and_tally(server, "v4"))
     assert got == {("candidates", "c1"): 1, ("candidates", "c2"): 0, ("candidates", "c3"): 1}
     a.wait_screen("results")
@@ -577,7 +644,7 @@ def test_election(server, tablets):
 
 def test_evaluation_with_recast(server, tablets):
     a, b = tablets["A"], tablets["B"]
-    open_vote(server, "v5", [a, b])
+    open_vote(server, "v5", [a, b, tablets["C"]])
     departments = demo_data.DEPARTMENTS
     row = lambda d: a.page.get_by_role("group", name=d["name"])  # noqa: E731
     assert a.button("下一步").is_disabled()
@@ -608,7 +675,44 @@ def test_evaluation_with_recast(server, tablets):
     logged = ballots_of(server, a.credential, "v5")
     assert [display_tracker(ballot_hash(e)) for e in logged] == [first, second]
     assert_receipt_matches_log(server, a, "v5", second)
+    assert_no_trace_of_choice(server, a, "v5", {d["id"]: ["basically_satisfied"] for d in departments[1:]}
+                              | {departments[0]["id"]: ["unsatisfied"]})
+    assert not a.errors
 
+
+def test_the_tablet_forgets_the_choice(server, tablets):
+    """Ballot secrecy at the seat (issue #13): once the receipt shows, nothing on the tablet tells
+    what was chosen, not the screen-reader status region (which said "已选择：满意"), not the DOM,
+    not attribute values, not storage, and not after a language switch or another screen."""
+    c = tablets["C"]
+    c.wait_screen("ballot")
+    assert c.page.evaluate("document.body.dataset.vote") == "v5"
+    departments = demo_data.DEPARTMENTS
+    for d in departments:
+        c.page.get_by_role("group", name=d["name"]).get_by_role("button", name="满意", exact=True).click()
+    # The status region speaks the choice while the deputy makes it (that is its job) …
+    wait_until(lambda: c.page.locator("#live-status").inner_text() == "已选择：满意")
+    c.button("下一步").click()
+    c.wait_screen("review")
+    chosen = {d["id"]: ["satisfied"] for d in departments}
+    tracker = cast_from_review(c)
+    assert_receipt_matches_log(server, c, "v5", tracker)
+    # … and is silent once the ballot is cast; so is everything else.
+    assert_no_trace_of_choice(server, c, "v5", chosen)
+    c.page.get_by_role("button", name="Switch to English").click()  # the screen is drawn anew from memory
+    assert c.page.locator("h1").inner_text() == "Ballot cast"
+    assert_no_trace_of_choice(server, c, "v5", chosen)
+    c.button("Done").click()
+    c.wait_screen("waiting")
+    assert_no_trace_of_choice(server, c, "v5", chosen)
+    c.page.get_by_role("button", name="切换到中文").click()
+    assert_no_trace_of_choice(server, c, "v5", chosen)
+    assert not c.errors
+
+
+def test_evaluation_closes(server, tablets):
+    a, b, c = tablets["A"], tablets["B"], tablets["C"]
+    departments = demo_data.DEPARTMENTS
     # B never finishes: when the vote closes B sees 表决已结束; A's receipt loses 重新投票.
     b.page.get_by_role("group", name=departments[0]["name"]).get_by_role("button", name="满意", exact=True).click()
     with server.app.app_context():
@@ -620,12 +724,14 @@ def test_evaluation_with_recast(server, tablets):
     with server.app.app_context():
         demo.demo_tally(MEETING, "v5")
     got = counts(server.get(f"/api/meetings/{MEETING}/votes/v5/result"))
-    assert got[("d1", "unsatisfied")] == 1 and got[("d1", "satisfied")] == 0
+    assert got[("d1", "unsatisfied")] == 1 and got[("d1", "satisfied")] == 1  # A's recast, C's 满意
     for d in departments[1:]:
-        assert got[(d["id"], "basically_satisfied")] == 1 and got[(d["id"], "satisfied")] == 0
+        assert got[(d["id"], "basically_satisfied")] == 1 and got[(d["id"], "satisfied")] == 1
     a.wait_screen("results")
     assert "测评结果" in a.page.locator(".result-summary").inner_text()
-    assert not a.errors and not b.errors
+    c.wait_screen("results")  # every label shows in the counts; still no trace of C's own ballot
+    assert_no_trace_of_choice(server, c, "v5", {d["id"]: ["satisfied"] for d in departments}, labels_shown=True)
+    assert not a.errors and not b.errors and not c.errors
 
 
 # ============================================================================ the phone receipt page

@@ -36,15 +36,31 @@ export function replace(el, ...children) {
 }
 
 let announceTimer = null;
+const ANNOUNCE_KEEP_MS = 10_000;
 
-/** Say `message` through the page's polite live region (screen readers), without moving focus. */
+/**
+ * Say `message` through the page's polite live region (screen readers), without moving focus.
+ * The region is emptied again after ANNOUNCE_KEEP_MS, and at once by silence(): what it said
+ * ("已选择：满意") must not outlive the screen it was said on.
+ */
 export function announce(message) {
   const region = document.getElementById("live-status");
   if (!region) return;
   clearTimeout(announceTimer);
   region.textContent = "";
   // A fresh text node after a tick makes screen readers repeat an identical message.
-  announceTimer = setTimeout(() => { region.textContent = message; }, 30);
+  announceTimer = setTimeout(() => {
+    region.textContent = message;
+    announceTimer = setTimeout(() => { region.textContent = ""; }, ANNOUNCE_KEEP_MS);
+  }, 30);
+}
+
+/** Empty the live region and drop any announcement still pending (every screen change). */
+export function silence() {
+  clearTimeout(announceTimer);
+  announceTimer = null;
+  const region = document.getElementById("live-status");
+  if (region) region.textContent = "";
 }
 
 /** Resolves after the browser has painted the current DOM (two animation frames). */

@@ -9,7 +9,7 @@ import { io } from "../node_modules/socket.io-client/dist/socket.io.esm.min.js";
 import * as crypto from "./crypto/index.js";
 import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
 import { choicesFromOpenings, choicesList, kindLabel, renderBallot, resultSummary, validate } from "./ballots.js";
-import { afterPaint, announce, bytesToHex, h, replace } from "./dom.js";
+import { afterPaint, announce, bytesToHex, h, replace, silence } from "./dom.js";
 import { applyDocumentLang, field, getLang, setLang, t } from "./i18n.js";
 import { cameraAvailable, startScanner } from "./scanner.js";
 import * as store from "./storage.js";
@@ -67,10 +67,19 @@ function render({ focus = true } = {}) {
   }
 }
 
-/** Switch to a new screen (focus moves to its heading). */
+// The screens of filling in one ballot: the choices live in memory while one of these shows.
+const CHOOSING = new Set(["ballot", "review", "challenge", "encrypting"]);
+
+/**
+ * Switch to a new screen (focus moves to its heading). Ballot secrecy at the seat: every screen
+ * change empties the screen-reader status region, and leaving the screens of filling in a ballot
+ * drops the choices, so nothing the next screen draws can tell what was chosen.
+ */
 function show(name, params = {}) {
   stopScanner();
   clearTimeout(app.resultTimer);
+  silence();
+  if (!CHOOSING.has(name)) app.choices = {};
   app.screen = { name, ...params };
   render();
 }
@@ -98,7 +107,7 @@ function renderTopbar() {
     h("button", {
       type: "button", id: "lang-btn", class: "btn lang", lang: getLang() === "en" ? "zh-CN" : "en",
       "aria-label": t("lang_switch_label"),
-      onclick: () => { setLang(getLang() === "en" ? "zh" : "en"); refresh(); },
+      onclick: () => { setLang(getLang() === "en" ? "zh" : "en"); silence(); refresh(); },
     }, t("lang_switch")));
   updateCountdown();
 }
@@ -199,8 +208,8 @@ async function pair(code) {
     store.setPairing(app.pairing);
     store.setCredential(null);
     app.cred = null;
-    announce(t("pair_done", { title: data.title, seat: data.seat }));
     show("checkin");
+    announce(t("pair_done", { title: data.title, seat: data.seat }));
   } catch (exc) {
     const error = exc instanceof NetworkError ? t("err_network") : (rateLimitText(exc) ?? t("pair_failed"));
     show("pair", { error });
@@ -264,8 +273,8 @@ async function checkIn(text) {
     await postJson(paths.checkin(mid()), { credential: publicKeyHex, seat, signature });
     app.cred = { meeting_id: mid(), seat, seed: bytesToHex(seed), credential: publicKeyHex };
     store.setCredential(app.cred);
-    announce(t("checked_in"));
     show("waiting");
+    announce(t("checked_in"));
     startSession();
   } catch (exc) {
     setCheckinBusy(false);
