@@ -10,6 +10,8 @@
 #      - @noble/curves, @noble/hashes: package.json, LICENSE and the compiled ESM *.js files
 #        (top level and abstract/); no *.d.ts, *.map, README or src/ TypeScript.
 #      - jsqr: package.json, LICENSE and dist/jsQR.js (the scanner's fallback decoder).
+#    The dev dependency axe-core (the accessibility checker of the browser tests, never served)
+#    goes to tests/browser/vendor/axe-core/: axe.min.js, its licences and package.json.
 #      - socket.io-client: package.json, LICENSE and dist/socket.io.esm.min.js only. Its upstream
 #        "exports" map points at build/ files that are not vendored, so the copied package.json is
 #        rewritten to export just the vendored ESM bundle (and "type": "module" so node can load it).
@@ -71,6 +73,12 @@ EOF
 mkdir -p "$dest/jsqr/dist"
 cp "$src/jsqr/package.json" "$src/jsqr/LICENSE" "$dest/jsqr/"
 cp "$src/jsqr/dist/jsQR.js" "$dest/jsqr/dist/"
+
+# axe-core (MPL-2.0): injected into pages by tests/browser/axe.py; not part of the kiosk.
+axe_to="$here/../tests/browser/vendor/axe-core"
+rm -rf "$axe_to"
+mkdir -p "$axe_to"
+cp "$src/axe-core/axe.min.js" "$src/axe-core/LICENSE" "$src/axe-core/LICENSE-3RD-PARTY.txt" "$src/axe-core/package.json" "$axe_to/"
 
 # Every export target must exist after pruning.
 node - "$dest" <<'EOF'
