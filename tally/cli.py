@@ -280,10 +280,23 @@ def demo_command(deputies: int, codes_file: str, meeting_id: str | None, simulat
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.option("--tablets", type=int, default=3, show_default=True, help="seats to print tablet links for")
-def demo_serve(deputies: int, host: str, port: int, tablets: int) -> None:
-    """The main job: a demo meeting with real crypto, served for tablets in a browser."""
+@click.option("--simulate/--no-simulate", default=True, show_default=True,
+              help="the deputies without a tablet check in and vote at a human pace whenever a vote opens")
+@click.option("--pace", type=click.FloatRange(1, 600), default=demo.HALL_PACE_SECONDS, show_default=True,
+              help="seconds over which the simulated deputies' ballots are spread after a vote opens")
+def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool, pace: float) -> None:
+    """The main job: a demo meeting with real crypto, served for tablets in a browser.
+
+    The server is the production one (gunicorn with the gevent worker, deploy/gunicorn.conf.py),
+    in a child process; the simulated deputies (tally.demo.run_hall) are another, at a lower CPU
+    priority, posting real ballots over HTTP. Ctrl+C stops both."""
+    import multiprocessing
+    import secrets
+    import signal
+    import subprocess
+
     from keys.credentials import format_code
-    from tally import live, pairing
+    from tally import pairing
 
     if not 1 <= tablets <= deputies <= 5000:
         _fail("need 1 ≤ --tablets ≤ --deputies ≤ 5000")
@@ -292,17 +305,74 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int) -> None:
     codes_file = Path(current_app.instance_path) / f"{meeting_id}-codes.json"
     demo.write_codes(codes_file, meeting_id, people)
     links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]], actor=CLI_ACTOR)
+    password = secrets.token_urlsafe(9)
+    _account(lambda: demo.presidium_login(demo.DEMO_PRESIDIUM, password))
     base = f"http://{host}:{port}"
-    click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.\n")
+    others = deputies - tablets
+    click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.")
+    if simulate and others:
+        click.echo(f"The {others} deputies without a tablet are simulated: most check in now, and whenever a vote "
+                   f"opens they vote within about {pace:.0f} s (real ballots; some items pass, some fail).\n")
+    else:
+        click.echo("No simulated deputies: only the tablets below check in and vote.\n")
     click.echo("1. Open a tablet (one browser tab per seat) and check in with the credential code shown:")
     for person, link in zip(people, links):
         click.echo(f"   seat {person.seat} {person.name}: {base}/kiosk/pair/{link['code']}   code {format_code(person.code)}")
     click.echo(f"2. Run the session (open, close, tally each vote): {base}/demo/{meeting_id}")
+    click.echo(f"   Big screen: {base}/screen/{meeting_id}")
+    click.echo(f"   Presidium console: {base}/staff/meetings/{meeting_id}/console"
+               f"   (sign in as {demo.DEMO_PRESIDIUM}, password {password})")
     click.echo(f"3. Audit: {base}/api/meetings/{meeting_id}/record.zip  →  python -m ballot.verify RECORD.zip")
     click.echo(f"   Every deputy's credential code: {codes_file}\n")
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)  # let socketio.run serve from inside this CLI command
-    live.socketio.run(current_app._get_current_object(), host=host, port=port,  # type: ignore[attr-defined]
-                      allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+
+    # This process only supervises from here: its vote timer would close votes where the
+    # server's clients never hear of it, and its database connections are not needed.
+    timer = current_app.extensions.pop("piaojue.timer", None)
+    if timer is not None:
+        timer.stop()
+    current_app.extensions["piaojue.engine"].dispose()
+    env = dict(os.environ, PIAOJUE_INSTANCE_PATH=current_app.instance_path,
+               DATABASE_URL=current_app.config["DATABASE_URL"])
+    conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--log-level", "warning"]
+    if conf.is_file():
+        command += ["--config", str(conf)]
+    else:  # an installed package without the checkout's deploy/: the same settings that matter here
+        env["SOCKETIO_ASYNC_MODE"] = "gevent"
+        command += ["--worker-class", "gevent", "--workers", "1", "tally:create_app()"]
+    server = subprocess.Popen(command, env=env)
+    hall = None
+    if simulate and others:
+        context = multiprocessing.get_context("spawn")
+        hall = context.Process(
+            target=demo.run_hall, name="piaojue-demo-hall", daemon=True,
+            args=(f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}", meeting_id,
+                  [(p.seat, p.code) for p in people[tablets:]]),
+            kwargs={"pace": pace, "parent": os.getpid()},
+        )
+        hall.start()
+
+    def _terminate(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        status = server.wait()
+    except KeyboardInterrupt:
+        status = 0
+    finally:
+        if hall is not None and hall.is_alive():
+            hall.terminate()
+            hall.join(5)
+        if server.poll() is None:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    if status:
+        _fail(f"the server stopped with status {status} (is port {port} in use?)")
+
 
 
 user_cli = AppGroup("user", help="Staff accounts for the web pages (password logins).")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
+from ballot.rules import quorum_met
 from tally import db, demo, lifecycle, setup
 from tally.api import json_body
 from tally.errors import APIError, not_found
@@ -13,6 +14,10 @@ from tally.models import Vote
 
 bp = Blueprint("demo_control", __name__, url_prefix="/demo")
 ACTOR = "demo-control"
+KINDS = {"resolution": "议案表决", "appointment": "人事任免", "selection": "民生实事项目票决", "election": "选举",
+         "evaluation": "满意度测评"}
+STATES = {"pending": "未开始", "open": "表决中", "closed": "已结束，待计票", "published": "已公布"}
+"""The page's words for a vote's kind and state (the API's ``kind`` and ``state`` stay as they are)."""
 
 
 def _demo_meeting(meeting_id: str):  # type: ignore[no-untyped-def]
@@ -28,16 +33,22 @@ def _votes(meeting_id: str) -> list[dict[str, object]]:
              "cast": v.counted, "present": v.present} for v in rows]
 
 
+def _quorum(meeting) -> bool:  # type: ignore[no-untyped-def]
+    return quorum_met(meeting.quorum, members=meeting.members, present=min(meeting.checkins, meeting.members))
+
+
 @bp.get("/<meeting_id>")
 def page(meeting_id: str):  # type: ignore[no-untyped-def]
     meeting = _demo_meeting(meeting_id)
-    return render_template("demo_control.html", meeting=meeting, votes=_votes(meeting_id))
+    return render_template("demo_control.html", meeting=meeting, votes=_votes(meeting_id), kinds=KINDS,
+                           states=STATES, quorum_met=_quorum(meeting), presidium=demo.DEMO_PRESIDIUM)
 
 
 @bp.get("/<meeting_id>/state")
 def state(meeting_id: str):  # type: ignore[no-untyped-def]
     meeting = _demo_meeting(meeting_id)
-    return jsonify({"present": meeting.checkins, "members": meeting.members, "votes": _votes(meeting_id)})
+    return jsonify({"present": meeting.checkins, "members": meeting.members, "quorum_met": _quorum(meeting),
+                    "votes": _votes(meeting_id)})
 
 
 @bp.post("/<meeting_id>/step")
