@@ -1,10 +1,11 @@
 """Check-in (SPEC §11): a deputy's tablet proves the credential and names the seat.
 
 The signature is ``Ed25519-Sign(credential key, "piaojue/1/checkin" ‖ Q ‖ seat)``. A credential
-counts toward ``present`` once, whatever seat it checks in from; repeating is harmless. Each new
-check-in gets the next ``checkin_order``, and a vote opened with ``present = n`` admits exactly the
-credentials with order ≤ n (SPEC §5: a later arrival votes from the next vote on). If the meeting
-has a roster, the seat must be one of its seats.
+counts toward ``present`` once, whatever seat it checks in from; repeating is harmless. A first
+check-in records the log size at that moment (``admitted_from``): a vote whose ``open`` entry
+stands at or after it admits the credential, one opened earlier does not (SPEC §5, §8.1: a later
+arrival votes from the next vote on). If the meeting has a roster, the seat must be one of its
+seats.
 
 Check-in control (the implementation's own, docs/spec-notes.md): the presidium may close check-in
 (签到截止) and reopen it. While it is closed a new credential gets ``409 checkin_closed``; a
@@ -62,12 +63,16 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
             raise APIError("unknown_credential", "this credential is not registered for the meeting", 403)
         if stored.state == "revoked":
             raise APIError("revoked_credential", "this credential has been revoked", 403)
-        first_time = stored.checkin_order is None
+        first_time = stored.admitted_from is None
         if first_time and not row.checkin_open:
             raise APIError("checkin_closed", "check-in is closed; ask the clerk to reopen it", 409)
         if first_time:
             row.checkins += 1
-            stored.checkin_order = row.checkins
+            stored.checkin_order = (locked.scalar(
+                select(func.max(Credential.checkin_order)).where(Credential.meeting_id == meeting_id)) or 0) + 1
+            # The lock orders this check-in against every ``open``: the next open entry goes at
+            # index ``log_size`` or later, and admits this credential.
+            stored.admitted_from = row.log_size
             stored.seat = seat
             stored.checked_in_at = utcnow()
         present = row.checkins

@@ -3,8 +3,10 @@
 1. schema and size (the request size limit is Flask's ``MAX_CONTENT_LENGTH``: ``too_large``);
 2. §4.3 verification (proofs and signature), outside the lock, so that verification of
    concurrent ballots runs in parallel;
-3. under the meeting's lock: credential registered, not revoked, and checked in before the vote
-   opened (``checkin_order ≤ present``);
+3. under the meeting's lock: credential registered, not revoked, and registered and checked in
+   before the vote's ``open`` entry (``admitted_from ≤ open_index``; SPEC §5, §8.1: credentials
+   are fixed at ``open``, so a replacement card registered while the vote is open, or a deputy
+   who checked in after it opened, votes from the next vote on);
 4. the vote is open;
 5. §5: a second ballot from a credential is ``already_voted`` unless the vote allows recasts,
    in which case the earlier one stops counting and is subtracted from the aggregate;
@@ -71,11 +73,15 @@ def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
         raise rejection("revoked_credential", "this credential has been revoked (a replacement card was issued)")
     if credential.state != "registered":
         raise rejection("unknown_credential", "this credential is not registered for the meeting")
-    # Before the vote opens there is no ``present`` snapshot yet: "checked in" then means "now".
-    if credential.checkin_order is None or (vote.present is not None and credential.checkin_order > vote.present):
-        raise rejection(
-            "not_checked_in", "this credential was not checked in when the vote opened; it may vote from the next vote"
-        )
+    # Before the vote opens there is no ``open`` entry yet: "checked in" then means "now".
+    if credential.admitted_from is None:
+        raise rejection("not_checked_in", "this credential has not checked in")
+    if vote.open_index is not None and credential.admitted_from > vote.open_index:
+        if credential.registered_index is not None and credential.registered_index > vote.open_index:
+            raise rejection("not_checked_in", "this card was registered after the vote opened (a replacement "
+                            "card): it can vote from the next vote on", check="registered_after_open")
+        raise rejection("not_checked_in", "this credential was not checked in when the vote opened; "
+                        "it can vote from the next vote on", check="checked_in_after_open")
     return credential
 
 
@@ -280,12 +286,19 @@ def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
         credential = log.session.scalar(
             select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == credential_hex)
         )
-        if credential is None or credential.state != "registered":
+        if credential is None or credential.state == "pending":
             raise rejection("unknown_credential", "spoiled ballots come from registered credentials")
+        if credential.state == "revoked":
+            raise rejection("revoked_credential", "this credential has been revoked (a replacement card was issued)")
         if vote.state != "open":
             raise rejection("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
         if vote.held:
             raise rejection("vote_not_open", f"vote {vote_id!r} is on hold")
+        if vote.open_index is None or credential.registered_index is None \
+                or credential.registered_index > vote.open_index:
+            # SPEC §8.1: a spoiled ballot's credential is active, fixed at the vote's ``open``.
+            raise rejection("not_checked_in", "this card was registered after the vote opened (a replacement "
+                            "card): it can vote from the next vote on", check="registered_after_open")
         if log.session.scalar(select(CastBallot.id).where(CastBallot.meeting_id == meeting_id,
                                                           CastBallot.ballot_hash == verified.hash)) is not None:
             # Its openings would publish a counted vote (docs/spec-notes.md).

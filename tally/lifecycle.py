@@ -1,8 +1,14 @@
 """Opening, holding, resuming and closing votes (SPEC §5, §7 ``open`` and ``close`` entries).
 
-Opening snapshots ``present`` (the check-ins so far) into the ``open`` entry; only those
-credentials may vote. At most one vote is open at a time, so every tablet shows one ballot
-(docs/spec-notes.md). Closing logs how many ballot entries the vote received.
+Opening snapshots ``present`` (the active credentials checked in so far) into the ``open``
+entry, and its log index into ``Vote.open_index``; only those credentials may vote (SPEC §5, §8.1:
+credentials are fixed at ``open``). ``present`` never exceeds the credentials active at ``open``
+nor ``members``; the service refuses to open rather than log one that does. At most one vote is
+open at a time, so every tablet shows one ballot (docs/spec-notes.md). Closing logs how many
+ballot entries the vote received.
+
+``at`` times are written as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (SPEC §8.1), and a ``close`` is never
+earlier than its ``open``: if the clock went back in between, the close takes the open's time.
 
 A hold (暂停) is the implementation's own (SPEC §10 leaves holds out of the log): an open vote on
 hold stays ``open`` in every SPEC view, refuses ballots and spoiled ballots with ``vote_not_open``,
@@ -15,15 +21,42 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+import re
 
-from ballot.clock import utc_now
+from sqlalchemy import func, select
+
+from ballot.hashing import parse_json
 from tally import live, logstore
 from tally.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
-from tally.models import Vote
+from tally.models import Credential, LogEntry, Vote
 
 MAX_DURATION = 24 * 3600
+LOG_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
+"""SPEC §8.1: the one form of an ``at`` time (ASCII digits, ``Z``)."""
+
+
+def _clock() -> datetime:
+    """The time for ``at`` (tests replace it to move the clock)."""
+    return datetime.now(timezone.utc)
+
+
+def log_time(not_before: str | None = None) -> str:
+    """Now as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (SPEC §7, §8.1), UTC, never earlier than
+    ``not_before`` (an ``at`` this service wrote): a clock that went back gives that time."""
+    now = _clock().astimezone(timezone.utc)
+    at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    if not_before is not None and _parse_time(at) < _parse_time(not_before):
+        at = not_before
+    if LOG_TIME.fullmatch(at) is None:  # pragma: no cover - strftime of a UTC datetime
+        raise RuntimeError(f"not a SPEC §8.1 time: {at!r}")
+    return at
+
+
+def _parse_time(at: str) -> datetime:
+    whole, _, fraction = at[:-1].partition(".")
+    return datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(
+        microsecond=int((fraction or "0").ljust(9, "0")[:6]), tzinfo=timezone.utc)
 
 
 def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: int | None = None) -> Vote:
@@ -43,8 +76,17 @@ def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: in
         already = log.session.scalar(select(Vote.vote_id).where(Vote.meeting_id == meeting_id, Vote.state == "open"))
         if already is not None:
             raise conflict("another_vote_open", f"close vote {already!r} first")
-        present = log.meeting.checkins
-        log.append({"type": "open", "vote_id": vote_id, "at": utc_now(), "present": present})
+        # SPEC §5, §8.1: present = the active credentials checked in before this entry, so never
+        # more than the credentials active at it; the credentials the vote admits
+        # (admitted_from ≤ its index, still not revoked) are exactly those.
+        present = log.session.scalar(select(func.count()).select_from(Credential).where(
+            Credential.meeting_id == meeting_id, Credential.state == "registered",
+            Credential.admitted_from.is_not(None)))
+        if present > log.meeting.members:
+            raise conflict("invalid_present", f"present would be {present}, more than the meeting's "
+                           f"{log.meeting.members} members (SPEC §8.1); nothing was logged")
+        log.meeting.checkins = present
+        vote.open_index = log.append({"type": "open", "vote_id": vote_id, "at": log_time(), "present": present})
         vote.state = "open"
         vote.present = present
         vote.closes_at = (
@@ -63,7 +105,10 @@ def close_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
             raise not_found(f"vote {vote_id!r}")
         if vote.state != "open":
             raise conflict("vote_not_open", f"vote {vote_id!r} is {vote.state}, not open")
-        log.append({"type": "close", "vote_id": vote_id, "at": utc_now(), "ballots": vote.ballots_logged})
+        opened = log.session.scalar(
+            select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == vote.open_index))
+        at = log_time(parse_json(opened)["at"] if opened is not None else None)
+        log.append({"type": "close", "vote_id": vote_id, "at": at, "ballots": vote.ballots_logged})
         vote.state = "closed"
         vote.closes_at = None
         vote.held = False

@@ -26,6 +26,13 @@ from tally.logkeys import open_log_key
 from tally.models import LogEntry, Meeting, TreeHead, utcnow
 
 _trees: dict[tuple[str, str], MerkleTree] = {}
+
+
+def clock_ms() -> int:
+    """Milliseconds since the epoch for STH timestamps (tests replace it to move the clock)."""
+    return int(time.time() * 1000)
+
+
 _trees_guard = threading.Lock()
 
 
@@ -102,12 +109,19 @@ class LogWriter:
             self._pending = []
 
     def sign_tree_head(self) -> TreeHead:
-        """Sign the current tree (SPEC §7) and store the STH."""
+        """Sign the current tree (SPEC §7) and store the STH.
+
+        Its timestamp is never below the meeting's previous one, even if the clock went back:
+        SPEC §8.1 wants ``sths.jsonl`` in non-decreasing timestamp order, none later than the
+        latest.
+        """
         self.flush_entries()
         if self._log_key is None:
             self._log_key = open_log_key(self.meeting.id, self.meeting.log_private_key_sealed)
         size = self.tree.size
-        sth = sign_sth(self._log_key, size, self.tree.root(size), int(time.time() * 1000))
+        timestamp = max(clock_ms(), self.meeting.sth_timestamp or 0)
+        self.meeting.sth_timestamp = timestamp
+        sth = sign_sth(self._log_key, size, self.tree.root(size), timestamp)
         values = {"meeting_id": self.meeting.id, "tree_size": size, "root": bytes.fromhex(sth["root"]),
                   "timestamp": sth["timestamp"], "signature": bytes.fromhex(sth["signature"])}
         head_id = self.session.execute(insert(TreeHead).returning(TreeHead.id), values).scalar_one()

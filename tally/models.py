@@ -58,10 +58,14 @@ class Meeting(Base):
     public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     log_size: Mapped[int] = mapped_column(Integer, default=0)
     checkins: Mapped[int] = mapped_column(Integer, default=0)
-    """How many credentials have checked in; the next check-in gets order ``checkins + 1``."""
+    """How many active (registered, not revoked) credentials have checked in: the ``present`` an
+    ``open`` entry would carry now. A revoked card leaves it; its replacement re-enters it."""
     checkin_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
     """Whether new check-ins are accepted (the presidium closes and reopens check-in; a credential
     already checked in may always repeat its check-in). docs/spec-notes.md."""
+    sth_timestamp: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """The latest signed tree head's ``timestamp``: the next is never earlier, even if the
+    clock goes back (SPEC §8.1: STHs in non-decreasing timestamp order)."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -89,7 +93,15 @@ class Credential(Base):
     public_key: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     """``pending`` (not yet in a credentials entry), ``registered``, ``revoked``."""
+    registered_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Log index of the ``credentials`` entry that added it (null while ``pending``)."""
     checkin_order: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The n-th credential to check in (null: not checked in)."""
+    admitted_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Checked in: an ``open`` entry at log index ≥ this admits it (the log size when it checked
+    in, or for a replacement that inherits a check-in, the index after its ``credentials``
+    entry). SPEC §5, §8.1: credentials are fixed at ``open``; a later one votes from the next
+    vote on. Null: not checked in."""
     seat: Mapped[str | None] = mapped_column(String(32), nullable=True)
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -109,6 +121,9 @@ class Vote(Base):
     """``pending``, ``open``, ``closed``, ``published`` (SPEC §11)."""
     logged: Mapped[bool] = mapped_column(Boolean, default=False)
     present: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    open_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Log index of the vote's ``open`` entry: the credentials it admits are those with
+    ``admitted_from ≤ open_index`` (SPEC §8.1)."""
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     """An open vote on hold (暂停) accepts no ballots and its timer is paused (docs/spec-notes.md)."""

@@ -150,15 +150,24 @@ def register_credentials(meeting_id: str, public_keys: Any, *, actor: str) -> in
         return len(keys)
     session.rollback()
     with logstore.writing(meeting_id) as log:
-        log.append({"type": "credentials", "add": sorted(keys), "revoke": []})
-        log.session.add_all(Credential(meeting_id=meeting_id, public_key=k, state="registered") for k in keys)
+        index = log.append({"type": "credentials", "add": sorted(keys), "revoke": []})
+        # Registered from here on: an ``open`` entry before ``index`` does not admit them (§8.1).
+        log.session.add_all(Credential(meeting_id=meeting_id, public_key=k, state="registered", registered_index=index)
+                            for k in keys)
         log.sign_tree_head()
         record_event(actor, "credentials.register", meeting_id, {"count": len(keys)}, session=log.session)
     return len(keys)
 
 
 def replace_credential(meeting_id: str, old: str, new: str | None, *, actor: str) -> None:
-    """Revoke a lost card's credential and optionally register its replacement in one entry."""
+    """Revoke a lost card's credential and optionally register its replacement in one entry.
+
+    SPEC §8.1 (revision 2): credentials are fixed at ``open``. The replacement is registered at
+    this entry's index, so it cannot vote in a vote already open (``not_checked_in``); if the old
+    card had checked in, the replacement counts as checked in for every vote opened from now on
+    (the deputy is in the hall, with a new card). ``present`` counts active credentials only: the
+    revoked card leaves it, an inheriting replacement re-enters it.
+    """
     _check_keys([old] + ([new] if new is not None else []))
     meeting = get_meeting(meeting_id)
     session = db.session()
@@ -182,20 +191,30 @@ def replace_credential(meeting_id: str, old: str, new: str | None, *, actor: str
             select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key == old)
         )
         assert stored is not None
+        if stored.state == "revoked":
+            raise not_found("an active credential with that public key")
         stored.state = "revoked"
+        checked_in = stored.admitted_from is not None
+        if checked_in:
+            log.meeting.checkins -= 1
+        index = log.append({"type": "credentials", "add": [new] if new else [], "revoke": [old]})
         if new is not None:
-            # The replacement inherits the check-in: the deputy is in the hall, with a new card.
+            inherits = checked_in
             log.session.add(
                 Credential(
                     meeting_id=meeting_id,
                     public_key=new,
                     state="registered",
-                    checkin_order=stored.checkin_order,
-                    seat=stored.seat,
-                    checked_in_at=stored.checked_in_at,
+                    registered_index=index,
+                    # Checked in for the votes opened after this entry, never for one open now.
+                    checkin_order=stored.checkin_order if inherits else None,
+                    admitted_from=index + 1 if inherits else None,
+                    seat=stored.seat if inherits else None,
+                    checked_in_at=stored.checked_in_at if inherits else None,
                 )
             )
-        log.append({"type": "credentials", "add": [new] if new else [], "revoke": [old]})
+            if inherits:
+                log.meeting.checkins += 1
         log.sign_tree_head()
         record_event(actor, "credentials.replace", meeting_id, {"old": old[:16]}, session=log.session)
 
@@ -399,6 +418,12 @@ def seal(meeting_id: str, *, actor: str) -> dict[str, Any]:
         missing = [t.index for t in trustees if t.announcement is None or not t.confirmed]
         if missing:
             raise APIError("ceremony_incomplete", f"trustees {missing} have not announced and confirmed their shares", 409)
+        try:
+            check_public_key(meeting.log_public_key)
+        except CredentialError:
+            # SPEC §8.1: under a small-order (or mixed-order) log key tree heads could be forged.
+            raise APIError("invalid_log_key", "the meeting's log key is not an Ed25519 point of prime order; "
+                           "the meeting cannot be sealed with it", 409) from None
         entry = meeting_entry_for(meeting, trustees)
         try:
             verify_meeting(parse_meeting(entry))
@@ -410,9 +435,10 @@ def seal(meeting_id: str, *, actor: str) -> dict[str, Any]:
         meeting.state = "sealed"
         pending = list(session.scalars(select(Credential).where(Credential.meeting_id == meeting_id)))
         if pending:
-            log.append({"type": "credentials", "add": sorted(c.public_key for c in pending), "revoke": []})
+            index = log.append({"type": "credentials", "add": sorted(c.public_key for c in pending), "revoke": []})
             for credential in pending:
                 credential.state = "registered"
+                credential.registered_index = index
         for vote in session.scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position)):
             log.append(vote.entry)
             vote.logged = True

@@ -168,10 +168,18 @@ def test_every_ballot_rejection_code(app, client, meeting):
     _reject(client, BALLOTS.format("v1"), revoked.entry, 403, "revoked_credential")
     with app.app_context():
         fresh = encrypt_ballot(definition, meeting.hash, meeting.public_key, replacement, {"motion": ["yes"]})
-    assert client.post(BALLOTS.format("v1"), json=fresh.entry).status_code == 201  # inherits the check-in
+    # SPEC §8.1: credentials are fixed at open; the replacement votes from the next vote on.
+    payload = _reject(client, BALLOTS.format("v1"), fresh.entry, 403, "not_checked_in")
+    assert "next vote" in payload["message"] and payload["check"] == "registered_after_open"
     _close(app, "v1")
     _reject(client, BALLOTS.format("v1"), meeting.ballot(app, "v1", early[2], {"motion": ["yes"]}).entry,
             409, "vote_not_open")
+    _open(app, "v2")  # the replacement inherited the old card's check-in: no new check-in needed
+    with app.app_context():
+        definition = context.vote_definition("m1", "v2")
+        fresh = encrypt_ballot(definition, meeting.hash, meeting.public_key, replacement,
+                               {"n1": ["yes"], "n2": [], "n3": []})
+    assert client.post(BALLOTS.format("v2"), json=fresh.entry).status_code == 201
 
 
 def test_too_large(app, client, meeting):
