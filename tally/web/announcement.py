@@ -5,7 +5,8 @@ language, since the document is posted and filed as such. The PDF uses reportlab
 font STSong-Light (as ``keys/cards.py`` does), so no font file ships with the project, and
 reportlab's invariant mode, so the same result gives the same bytes. The CSV is UTF-8 with a
 byte-order mark so that Excel opens it as UTF-8: a header row, one row per question, candidate,
-project or department, then a blank row and the meeting's figures.
+project or department, then a blank row and the meeting's figures (and, where a deputy could leave an
+item blank, the note on how 未按 is counted).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def table(view: ResultView, *, for_csv: bool = False) -> list[list[str]]:
     if view.rule == "majority":
         head = ["事项" if view.kind == "resolution" else "被任命人", "赞成", "反对", "弃权", "未按", "表决结果"]
         rows = [[i.title + (f"（{i.extra}）" if i.extra else ""), str(option_count(i, "yes")), str(option_count(i, "no")),
-                 str(option_count(i, "abstain")), str(view.not_voted), "通过" if i.passed else "未通过"]
+                 str(option_count(i, "abstain")), str(i.blank), "通过" if i.passed else "未通过"]
                 for i in view.items]
         return [head] + rows
     if view.rule == "select":
@@ -163,8 +164,19 @@ def table(view: ResultView, *, for_csv: bool = False) -> list[list[str]]:
         return [head] + rows
     levels = [b.label for b in view.items[0].bars] if view.items else ["满意", "基本满意", "不满意"]
     head = ["测评对象", *levels, "未按", "测评等次"]
-    rows = [[i.title, *[str(b.count) for b in i.bars], str(view.not_voted), i.grade_label or "—"] for i in view.items]
+    rows = [[i.title, *[str(b.count) for b in i.bars], str(i.blank), i.grade_label or "—"] for i in view.items]
     return [head] + rows
+
+
+def blank_note(view: ResultView) -> str | None:
+    """How the table's 未按 is counted, when a deputy could leave an item blank (a nominee of
+    人事任免): the item's own blanks, which may exceed those who did not vote at all."""
+    if not view.item_blanks:
+        return None
+    noun = {"appointment": "被任命人", "evaluation": "测评对象"}.get(view.kind, "事项")
+    who = people(view.body)
+    return (f"注：表中“未按”为出席会议的{who}人数减去该{noun}各项票数之和，既包括未按表决器的{who}，"
+            f"也包括参加{KIND_ACTION.get(view.kind, '表决')}但对该{noun}未作选择的{who}。")
 
 
 def footnote(view: ResultView, trustee_names: Sequence[str]) -> str:
@@ -233,7 +245,10 @@ def pdf_bytes(view: ResultView, trustee_names: Sequence[str]) -> bytes:
             ("TOPPADDING", (0, 0), (-1, -1), 3),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]))
-        story += [Spacer(1, 2 * mm), grid, Spacer(1, 4 * mm)]
+        story += [Spacer(1, 2 * mm), grid, Spacer(1, 2 * mm)]
+        if blank_note(view):
+            story.append(Paragraph(_text(blank_note(view)), note))
+        story.append(Spacer(1, 3 * mm))
     story += [Paragraph(_text(p), base) for p in after]
     story += [Paragraph("特此公告。", base), Spacer(1, 14 * mm),
               Paragraph(_text(f"{view.meeting_title}主席团"), right),
@@ -273,4 +288,6 @@ def csv_text(view: ResultView) -> str:
         writer.writerow(["通过/当选所需票数", view.needed])
     writer.writerow(["公布日期", date_words(view.published_at)])
     writer.writerow(["日志条目", "" if view.log_index is None else view.log_index])
+    if blank_note(view):
+        writer.writerow(["注", blank_note(view).removeprefix("注：")])
     return "\ufeff" + out.getvalue()

@@ -11,6 +11,10 @@ from flask_babel import lazy_gettext as _l
 ROLE_NAMES = {"clerk": _l("Clerk"), "presidium": _l("Presidium"), "trustee": _l("Trustee"),
               "auditor": _l("Auditor")}
 MEETING_STATES = {"setup": _l("Being set up"), "sealed": _l("Sealed")}
+MEETING_PHASES = {"setup": _l("Being set up"), "ready": _l("Not started"), "voting": _l("Voting"),
+                  "in_session": _l("In session"), "finished": _l("Finished")}
+"""Where a meeting stands, for its badge: a sealed meeting (its setup is final) has not started
+until its first vote opens."""
 VOTE_STATES = {"pending": _l("Pending"), "open": _l("Open"), "closed": _l("Closed"), "published": _l("Published")}
 KIND_NAMES = {"resolution": _l("Resolution"), "appointment": _l("Appointment"),
               "selection": _l("Livelihood projects"), "election": _l("Election"),
@@ -50,6 +54,26 @@ ACTIONS = {
 }
 
 
+def meeting_phase(meeting: Any) -> str:
+    """``setup`` until sealed; then ``ready`` (no vote opened yet), ``voting`` (a vote is open),
+    ``in_session`` (between votes) or ``finished`` (every result published)."""
+    from sqlalchemy import select
+
+    from tally import db
+    from tally.models import Vote
+
+    if meeting.state != "sealed":
+        return "setup"
+    states = set(db.session().scalars(select(Vote.state).where(Vote.meeting_id == meeting.id)))
+    if "open" in states:
+        return "voting"
+    if states <= {"pending"}:
+        return "ready"
+    if states == {"published"}:
+        return "finished"
+    return "in_session"
+
+
 def english() -> bool:
     return str(get_locale() or "zh_CN").startswith("en")
 
@@ -78,6 +102,8 @@ def helpers() -> dict[str, Any]:
         "local_time": local_time,
         "role_name": lambda r: ROLE_NAMES.get(r, r),
         "meeting_state": lambda s: MEETING_STATES.get(s, s),
+        "meeting_phase": meeting_phase,
+        "phase_name": lambda p: MEETING_PHASES.get(p, p),
         "vote_state": lambda s: VOTE_STATES.get(s, s),
         "kind_name": lambda k: KIND_NAMES.get(k, k),
         "base_name": lambda b: BASE_NAMES.get(b, b),

@@ -34,6 +34,9 @@ class Item:
     grade: str | None = None
     grade_label: str | None = None
     grade_label_en: str | None = None
+    blank: int = 0
+    """未按 for this item: deputies present minus this item's counts (those who did not vote, and
+    those who voted but left this item blank)."""
 
 
 @dataclass
@@ -81,6 +84,9 @@ class ResultView:
     unfilled: int | None = None
     published_at: datetime | None = None
     log_index: int | None = None
+    item_blanks: bool = False
+    """A deputy may leave an item blank (a nominee of 人事任免): each item's 未按 may then exceed
+    the vote's, and the pages and the 公告 say how it is counted."""
 
 
 def needed_votes(threshold: str | None, base: int) -> int | None:
@@ -128,11 +134,16 @@ def result_view(meeting: Meeting, vote: Vote, result: dict[str, Any], *, publish
     def extra(contest: dict[str, Any]) -> str | None:
         return contest.get("post") or contest.get("description")
 
+    def blank(contest: dict[str, Any]) -> int:
+        return max(0, present - sum(counts[(contest["id"], o["id"])] for o in contest["options"]))
+
+    if rule["name"] in ("majority", "rating"):
+        view.item_blanks = any(int(c.get("min", 1)) == 0 for c in entry["contests"])
     if rule["name"] == "majority":
         for item in outcome["items"]:
             contest = contests[item["contest"]]
             view.items.append(Item(contest["id"], contest["title"], extra(contest), bars(contest),
-                                   passed=bool(item["passed"])))
+                                   passed=bool(item["passed"]), blank=blank(contest)))
     elif rule["name"] == "rating":
         levels = list(rule["levels"])
         for item in outcome["items"]:
@@ -140,7 +151,8 @@ def result_view(meeting: Meeting, vote: Vote, result: dict[str, Any], *, publish
             level = {o["id"]: o for o in contest["options"]}.get(item["grade"] or "")
             view.items.append(Item(contest["id"], contest["title"], extra(contest), bars(contest, levels),
                                    grade=item["grade"], grade_label=level.get("label") if level else None,
-                                   grade_label_en=level.get("label_en") if level else None))
+                                   grade_label_en=level.get("label_en") if level else None,
+                                   blank=blank(contest)))
     else:
         view.seats = int(rule["seats"])
         view.unfilled = int(outcome["unfilled"])

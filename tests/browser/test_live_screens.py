@@ -259,9 +259,17 @@ def test_hold_resume_checkin_control_and_english_screen(server, screens, browser
             demo.demo_tally(MEETING, "v2")
         english.page.wait_for_selector("body[data-view=result] table.totals")
         header = english.page.locator("table.totals thead th").all_inner_texts()
-        assert header[1:] == ["For", "Against", "Abstain", "Not voted", "Result"], header
+        assert header[1:] == ["For", "Against", "Abstain", "Not voted*", "Result"], header
         verdicts = english.page.locator("table.totals tbody .verdict").all_inner_texts()
         assert verdicts == ["Passed", "Not passed", "Passed"], verdicts  # n2: 1 yes of 6; n1, n3 ≥ 4 of 6
+        # 未按 per nominee: seat 2 cast a ballot leaving n2 and n3 blank, so 6 present and 6 ballots
+        # leave 0 blank for n1 and 1 each for n2 and n3 (the vote's own not_voted is 0 for all).
+        blanks = english.page.locator("table.totals tbody td.blank").all_inner_texts()
+        assert blanks == ["0", "1", "1"], blanks
+        assert "left it blank" in english.text("#blank-note")
+        big.page.wait_for_selector("body[data-view=result] #blank-note")
+        assert big.page.locator("table.totals tbody td.blank").all_inner_texts() == ["0", "1", "1"]
+        assert "未作选择" in big.text("#blank-note")
         english.shot("bigscreen-result-en.png")
         assert not console.errors and not big.errors and not english.errors, (console.errors, big.errors, english.errors)
     finally:

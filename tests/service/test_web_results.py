@@ -65,6 +65,7 @@ def test_results_pages_and_exports(app, client, session_run):
     assert rows[1][1:] == ["5", "1", "1", "1", "通过" if passed else "未通过"]
     figures = {row[0]: row[1] for row in rows[3:] if row}
     assert figures["应到代表"] == "8" and figures["出席代表"] == "8" and figures["参加表决"] == "7"
+    assert "注" not in figures  # a resolution's motion cannot be left blank: no note on 未按
 
     pdf = presidium.get("/staff/meetings/m1/results/v1/announcement.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
@@ -153,3 +154,52 @@ def test_announcements_only_after_publication_for_every_role(app, client, meetin
                    db.session().scalars(select(AuditEvent).where(AuditEvent.action == "result.export"))]
     assert sorted(exports) == sorted(
         (f"{role}:{role}-user (web)", fmt) for role in roles for fmt in ("pdf", "csv"))
+
+
+def _pdf_cjk_text(data: bytes) -> str:
+    """The STSong-Light text of a reportlab PDF, lines joined: its content streams are ASCII85 and
+    Flate encoded, and each line is a string literal of UCS-2 (UTF-16BE) codes with PDF escapes."""
+    import base64
+    import zlib
+
+    text = []
+    for stream in re.findall(rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)endstream", data, re.S):
+        content = zlib.decompress(base64.a85decode(stream.strip().removesuffix(b"~>")))
+        for literal in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", content, re.S):
+            raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit()
+                         else {b"n": b"\n", b"r": b"\r", b"t": b"\t"}.get(m.group(1), m.group(1)), literal)
+            if len(raw) % 2 == 0:
+                text.append(raw.decode("utf-16-be", errors="replace"))
+    return "".join(text)
+
+
+def test_appointment_blanks_are_counted_per_nominee(app, client, meeting):
+    """Two deputies present and two ballots, so nobody "did not vote"; but the second left n2 and
+    both left n3 blank: 未按 is 0, 1 and 2 for the three nominees on the page, in the 公告's table
+    (PDF and CSV), with a note that says how it is counted (issue #13: it read 0 for all)."""
+    for deputy in meeting.deputies[:2]:
+        assert client.post("/api/meetings/m1/checkin", json=meeting.checkin_body(deputy)).status_code == 200
+    with app.app_context():
+        lifecycle.open_vote("m1", "v2", actor="test")
+    for deputy, choices in zip(meeting.deputies[:2], [{"n1": ["yes"], "n2": ["yes"], "n3": []},
+                                                        {"n1": ["no"], "n2": [], "n3": []}]):
+        ballot = meeting.ballot(app, "v2", deputy, choices)
+        assert client.post("/api/meetings/m1/votes/v2/ballots", json=ballot.entry).status_code == 201
+    with app.app_context():
+        lifecycle.close_vote("m1", "v2", actor="test")
+        demo.demo_tally("m1", "v2")
+    result = client.get("/api/meetings/m1/votes/v2/result").get_json()
+    assert [item["not_voted"] for item in result["outcome"]["items"]] == [0, 0, 0]  # SPEC §9: present − counted
+
+    presidium = staff_client(app, "presidium")
+    page = text(presidium.get("/staff/meetings/m1/results/v2"))
+    blanks = re.findall(r'<tr class="not-voted"><th>未按<sup>\*</sup></th><td></td><td class="num">(\d+)</td>', page)
+    assert blanks == ["0", "1", "2"], blanks
+    assert "也包括参加表决但对该项未作选择的代表" in page
+
+    rows = _csv_rows(presidium.get("/staff/meetings/m1/results/v2/announcement.csv").data)
+    assert [row[4] for row in rows[1:4]] == ["0", "1", "2"]
+    note = [row for row in rows if row and row[0] == "注"]
+    assert note and "对该被任命人未作选择的代表" in note[0][1], rows
+    pdf = _pdf_cjk_text(presidium.get("/staff/meetings/m1/results/v2/announcement.pdf").data)
+    assert "主席团公告" in pdf and "对该被任命人未作选择的代表" in pdf, pdf

@@ -7,6 +7,7 @@ const WORDS = {
     screen: "大屏", wait: "请代表们稍候", open: "正在表决", closed: "表决结束，正在计票", published: "表决结果",
     held: "表决暂停", met: "已达到", not_met: "未达到", live: "实时", disconnected: "已断开",
     invalid: "出席人数未达法定人数，表决无效", not_voted: "未按", verdict: "结果", pass: "通过", fail: "未通过",
+    blank_note: (kind) => `＊未按：出席人数减去对该${kind === "evaluation" ? "测评对象" : "被任命人"}的各项票数之和，含未按表决器和对其未作选择的代表`,
     subject: "测评对象", grade: "测评等次", votes: (n) => `${n} 票`,
     unfilled: (n, selection) => `尚缺 ${n} ${selection ? "项" : "名"}，需另行表决`,
     selection: { elected: "入选", not_elected: "未入选", tied: "并列", below_threshold: "未过半数" },
@@ -17,6 +18,7 @@ const WORDS = {
     screen: "Hall screen", wait: "Please wait", open: "Voting in progress", closed: "Voting closed: counting",
     published: "Result", held: "Voting on hold", met: "Met", not_met: "Not met", live: "Live",
     disconnected: "Disconnected", invalid: "Quorum not met: the vote is void", not_voted: "Not voted",
+    blank_note: (kind) => `* Not voted: members present minus the votes on that ${kind === "evaluation" ? "subject" : "nominee"}, counting those who did not vote and those who left it blank`,
     verdict: "Result", pass: "Passed", fail: "Not passed", subject: "Subject", grade: "Grade",
     votes: (n) => `${n} ${n === 1 ? "vote" : "votes"}`,
     unfilled: (n, selection) => `${n} ${selection ? (n === 1 ? "place" : "places") : (n === 1 ? "seat" : "seats")} unfilled: a further vote is needed`,
@@ -100,20 +102,28 @@ const optionOf = (def, c, o) => {
 };
 const STATUS = { selection: W.selection, election: W.election };
 
+// 未按 of one item: those present minus the item's counts. Where a deputy may leave an item blank
+// (a nominee), this exceeds the vote's not_voted (present − ballots) and a footnote says so.
+const blankOf = (item, present) => Math.max(0, present - Object.values(item.counts || {}).reduce((a, b) => a + b, 0));
+const itemBlanks = (def) => def.contests.some((c) => c.min === 0);
+
 function renderResult(def, result) {
   const outcome = result.outcome || {};
   const parts = [];
+  const present = screen.present || (outcome.items && outcome.items[0] ? outcome.items[0].not_voted + (result.counted || 0) : 0);
+  const blanks = Array.isArray(outcome.items) && itemBlanks(def);
+  const notVotedHead = blanks ? `${W.not_voted}${data.lang === "en" ? "*" : "＊"}` : W.not_voted;
   if (outcome.quorum_met === false) parts.push(h("p", { class: "notice" }, W.invalid));
   if (Array.isArray(outcome.items) && outcome.items.some((i) => "passed" in i)) {
     const contests = def.contests;
     const options = contests[0].options;
-    const head = h("tr", {}, h("th", {}, ""), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, W.not_voted), h("th", {}, W.verdict));
+    const head = h("tr", {}, h("th", {}, ""), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, notVotedHead), h("th", {}, W.verdict));
     const rows = outcome.items.map((item) => {
       const contest = contests.find((c) => c.id === item.contest);
       return h("tr", { "data-contest": item.contest },
         h("td", { class: "item" }, contest && contests.length > 1 ? text(contest, "title") || contest.id : text(def, "title")),
         options.map((o) => h("td", {}, String(item.counts[o.id] ?? 0))),
-        h("td", {}, String(item.not_voted ?? 0)),
+        h("td", { class: "blank" }, String(blankOf(item, present))),
         h("td", {}, h("span", { class: `verdict ${item.passed ? "pass" : "fail"}` }, item.passed ? W.pass : W.fail)));
     });
     parts.push(h("table", { class: "totals" }, h("thead", {}, head), h("tbody", {}, rows)));
@@ -121,13 +131,13 @@ function renderResult(def, result) {
   } else if (Array.isArray(outcome.items)) {
     const contests = def.contests;
     const options = contests[0].options;
-    const head = h("tr", {}, h("th", {}, W.subject), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, W.not_voted), h("th", {}, W.grade));
+    const head = h("tr", {}, h("th", {}, W.subject), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, notVotedHead), h("th", {}, W.grade));
     const rows = outcome.items.map((item) => {
       const contest = contests.find((c) => c.id === item.contest);
       return h("tr", { "data-contest": item.contest },
         h("td", { class: "item" }, contest ? text(contest, "title") || contest.id : item.contest),
         options.map((o) => h("td", {}, String(item.counts[o.id] ?? 0))),
-        h("td", {}, String(item.not_voted ?? 0)),
+        h("td", { class: "blank" }, String(blankOf(item, present))),
         h("td", {}, h("span", { class: "verdict pass" }, item.grade ? optionOf(def, item.contest, item.grade) : "—")));
     });
     parts.push(h("table", { class: "totals" }, h("thead", {}, head), h("tbody", {}, rows)));
@@ -136,7 +146,7 @@ function renderResult(def, result) {
     const rows = outcome.ranking.map((row, i) => {
       const [c, o] = row.candidate;
       return h("tr", { class: `status-${row.status}` },
-        h("td", { class: "rank" }, String(i + 1)), h("td", {}, optionOf(def, c, o)),
+        h("td", { class: "rank" }, String(i + 1)), h("td", { class: "name", title: optionOf(def, c, o) }, optionOf(def, c, o)),
         h("td", { class: "count" }, W.votes(row.count)), h("td", { class: "status" }, labels[row.status] || row.status));
     });
     // Up to 10 rows in one column; more in two columns, in reading order down the first.
@@ -148,6 +158,7 @@ function renderResult(def, result) {
     parts.push(wrap);
     if (outcome.unfilled) parts.push(h("p", { class: "notice" }, W.unfilled(outcome.unfilled, def.kind === "selection")));
   }
+  if (blanks) parts.push(h("p", { class: "footnote", id: "blank-note" }, W.blank_note(def.kind)));
   $("result").replaceChildren(...parts);
 }
 
