@@ -8,20 +8,67 @@ nonces) stays in the browser. The crypto modules in ``static/js/crypto/`` mirror
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from sqlalchemy import select
 
 from tally import db, pairing, ratelimit
 from tally.api import json_body
-from tally.models import Meeting
+from tally.models import CastBallot, Meeting
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk", template_folder="templates", static_folder="static")
 receipt_bp = Blueprint("receipt_page", __name__, template_folder="templates")
 MAX_QR_DATA = 512
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+SHORT_HASH = 16  # hex digits of a ballot hash in a receipt's short link /r/<meeting>/<16 hex>
+_SHORT = re.compile(rf"[0-9a-f]{{{SHORT_HASH}}}")
+
+
+def public_url(app: Flask) -> str:
+    """``PIAOJUE_PUBLIC_URL`` without a trailing slash, or "" (the tablets then use their own origin)."""
+    return (app.config.get("PUBLIC_URL") or "").strip().rstrip("/")
+
+
+def loopback_warning(app: Flask) -> str | None:
+    """Why phones cannot open the receipt links the tablets will show, or None if they can."""
+    configured = public_url(app)
+    if not configured:
+        return ("PIAOJUE_PUBLIC_URL is not set: receipt QR codes and links carry the address each tablet "
+                "opened (http://127.0.0.1:… in the demo), which a deputy's phone cannot reach. Set it to "
+                "the address phones use, e.g. PIAOJUE_PUBLIC_URL=https://vote.example.org (docs/deployment.md).")
+    host = urlsplit(configured).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        return (f"PIAOJUE_PUBLIC_URL={configured} is a loopback address: receipt QR codes and links "
+                "will not open on a deputy's phone. Use the address phones reach (docs/deployment.md).")
+    return None
+
+
+def _warn_at_start(state) -> None:  # type: ignore[no-untyped-def]
+    """Log the loopback warning when a server starts (gunicorn, ``flask run``); not for the other
+    ``flask`` commands, and not under TESTING (tests call :func:`loopback_warning`)."""
+    app = state.app
+    if app.testing:
+        return
+    import click
+
+    command = click.get_current_context(silent=True)
+    if command is not None and command.find_root().invoked_subcommand not in ("run",):
+        return
+    message = loopback_warning(app)
+    if message:
+        app.logger.warning(message)
+
+
+bp.record_once(_warn_at_start)
 
 
 @bp.get("/")
@@ -37,7 +84,8 @@ def kiosk_pair_page(code: str):  # type: ignore[no-untyped-def]
 def _kiosk_page(pairing_code: str):  # type: ignore[no-untyped-def]
     """The tablet's single page; ``KIOSK_POST_TIMEOUT`` (tally.config) goes to its ballot posts."""
     post_timeout_ms = max(1000, round(float(current_app.config.get("KIOSK_POST_TIMEOUT", 30)) * 1000))
-    return render_template("kiosk/kiosk.html", pairing_code=pairing_code, post_timeout_ms=post_timeout_ms)
+    return render_template("kiosk/kiosk.html", pairing_code=pairing_code, post_timeout_ms=post_timeout_ms,
+                           public_url=public_url(current_app))
 
 
 @bp.post("/api/pair")
@@ -61,6 +109,20 @@ def qr_svg():  # type: ignore[no-untyped-def]
 
 @receipt_bp.get("/r/<meeting_id>/<ballot_hash>")
 def receipt_page(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
+    """The phone receipt page; a short link (the first 16 hex digits of the ballot hash, shown on
+    the tablet to be typed) redirects to the full one if exactly one cast ballot matches."""
+    if _SHORT.fullmatch(ballot_hash) is not None:
+        prefix = bytes.fromhex(ballot_hash)
+        matches = db.session().scalars(
+            select(CastBallot.ballot_hash).where(
+                CastBallot.meeting_id == meeting_id,
+                CastBallot.ballot_hash >= prefix + bytes(32 - len(prefix)),
+                CastBallot.ballot_hash <= prefix + b"\xff" * (32 - len(prefix)),
+            ).limit(2)
+        ).all()
+        if len(matches) != 1:
+            abort(404)
+        return redirect(url_for(".receipt_page", meeting_id=meeting_id, ballot_hash=matches[0].hex()))
     if _HEX64.fullmatch(ballot_hash) is None or db.session().get(Meeting, meeting_id) is None:
         abort(404)
     return render_template("kiosk/receipt.html", meeting_id=meeting_id, ballot_hash=ballot_hash)

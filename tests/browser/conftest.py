@@ -183,9 +183,12 @@ class Tablet:
         self.wait_screen("checkin")
 
     def check_in(self, code: str | None = None) -> None:
+        self.check_in_to("waiting", code)
+
+    def check_in_to(self, screen: str, code: str | None = None) -> None:
         self.page.get_by_label("凭证代码").fill(code or self.person.code)
         self.page.get_by_role("button", name="签到", exact=True).click()
-        self.wait_screen("waiting")
+        self.wait_screen(screen)
 
     def wait_screen(self, name: str, timeout: float = 15_000) -> None:
         self.page.wait_for_function("name => document.body.dataset.screen === name", arg=name, timeout=timeout)

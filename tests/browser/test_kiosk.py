@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -26,10 +27,16 @@ from tally.models import Meeting
 from browser.conftest import MEETING, PHONE, PORTRAIT, LANDSCAPE, Tablet, wait_until
 
 
+def public_url(server) -> str:
+    """PIAOJUE_PUBLIC_URL of this module: another name of the test server than the tablets use."""
+    return server.url.replace("127.0.0.1", "localhost")
+
+
 @pytest.fixture(scope="module")
 def tablets(server, browser):
     """Seats 001–003 paired by URL and checked in by typed code; seats 005–006 check in by API."""
     made = {}
+    server.app.config["PUBLIC_URL"] = public_url(server) + "/"  # a trailing slash is dropped
     try:
         for key, person in zip("ABC", server.people[:3]):
             tablet = Tablet(browser, server, person)
@@ -40,6 +47,7 @@ def tablets(server, browser):
             server.check_in_by_api(person)
         yield made
     finally:
+        server.app.config["PUBLIC_URL"] = None
         for tablet in made.values():
             tablet.close()
 
@@ -113,7 +121,10 @@ def assert_receipt_matches_log(server, tablet: Tablet, vote_id: str, tracker: st
     assert display_tracker(digest) == tracker
     qr = tablet.page.locator(".receipt-qr img")
     src = qr.get_attribute("src")
-    assert src.startswith("/kiosk/qr.svg?data=") and digest.hex() in src and "%2Fr%2Fm1%2F" in src
+    # PIAOJUE_PUBLIC_URL, not the address the tablet opened, in the QR code and the short link
+    assert src == "/kiosk/qr.svg?data=" + urllib.parse.quote(f"{public_url(server)}/r/{MEETING}/{digest.hex()}", safe="")
+    assert tablet.page.locator("#receipt-link").inner_text() == f"{public_url(server)}/r/{MEETING}/{digest.hex()[:16]}"
+    assert tablet.page.locator("#receipt-hash").inner_text().replace(" ", "") == digest.hex()
     wait_until(lambda: tablet.page.evaluate("img => img.complete && img.naturalWidth > 0", qr.element_handle()))
     return last
 
@@ -400,8 +411,7 @@ def test_a_second_ballot_is_refused_clearly(server, browser, tablets):
     other = Tablet(browser, server, a.person)
     try:
         other.pair_by_url()
-        other.check_in()
-        other.wait_screen("ballot")  # v1 is open and this tablet has no receipt for it
+        other.check_in_to("ballot")  # v1 is open and this tablet has no receipt for it
         other.button("反对").click()
         other.button("下一步").click()
         other.wait_screen("review")
@@ -474,9 +484,72 @@ def test_resolution_result_shown(server, tablets):
 # ============================================================================ 人事任免
 
 
+def test_restarted_tablet_says_why(server, browser, tablets):
+    """A tablet whose browser restarts loses its check-in (sessionStorage): its check-in screen says
+    so, says when a vote opens (without losing what is being typed), and the check-in leads
+    straight to the open vote's ballot."""
+    d = Tablet(browser, server, server.people[3], viewport=PORTRAIT)
+    try:
+        d.pair_by_url()
+        assert not d.page.locator("#restarted-notice").count()  # a first check-in has nothing to explain
+        d.check_in()
+        d.page.evaluate("sessionStorage.clear()")  # what a browser restart does to the tab
+        d.page.reload()
+        d.wait_screen("checkin")
+        assert d.page.locator("#restarted-notice").inner_text() == (
+            "本平板已重新启动，原来的签到已失效。请重新扫描凭证卡二维码或输入凭证代码签到，签到后即可投票。")
+        d.page.get_by_label("凭证代码").fill(format_code(d.person.code)[:5])
+        d.page.wait_for_function("window.__piaojue.transport")  # the live channel is up before check-in
+        open_vote(server, "v2", [tablets["A"], tablets["B"]])
+        notice = d.page.locator("#vote-open-notice")
+        notice.wait_for()
+        assert notice.inner_text() == "表决已开始：人事任免案。请先签到，签到后选票会自动显示。"
+        assert d.page.get_by_label("凭证代码").input_value() == format_code(d.person.code)[:5]
+        d.shot("02b-checkin-restarted.png")
+        d.page.get_by_role("button", name="Switch to English").click()
+        assert d.page.locator("#restarted-notice").inner_text().startswith("This tablet has restarted")
+        assert d.page.locator("#vote-open-notice").inner_text().startswith("Voting has begun: ")
+        d.page.get_by_role("button", name="切换到中文").click()
+        d.check_in_to("ballot")
+        assert d.page.evaluate("document.body.dataset.vote") == "v2"
+        assert not d.errors
+    finally:
+        d.close()
+
+
+def test_replacement_card_refused_until_the_next_vote(server, browser, tablets):
+    """A credential registered after a vote's open (a replacement card, SPEC revision 2 §8.1) is
+    refused for that vote with ``not_checked_in``, as is a check-in after the open: the tablet says
+    plainly that this card votes from the next vote on, and offers no retry. (The refusal is
+    played by the route here: every deputy of this meeting checked in before v2 opened.)"""
+    d = Tablet(browser, server, server.people[3])
+    pattern = f"**/api/meetings/{MEETING}/votes/v2/ballots"
+    d.page.route(pattern, lambda route: route.fulfill(
+        status=403, content_type="application/json",
+        body=json.dumps({"error": "not_checked_in",
+                         "message": "this credential was not checked in when the vote opened; it may vote from the next vote"})))
+    try:
+        d.pair_by_url()
+        d.check_in_to("ballot")
+        d.button("下一步").click()
+        d.wait_screen("review")
+        d.button("投票").click()
+        d.wait_screen("rejected", timeout=30_000)
+        alert = d.page.get_by_role("alert")
+        assert alert.inner_text() == ("本项表决开始时，这张凭证卡尚未签到或尚未登记（例如表决开始后才签到，或表决开始后补发的新凭证卡），"
+                                      "因此不能参加本项表决。从下一项表决起可以正常投票。")
+        assert not d.page.get_by_role("button", name="返回修改").count()  # nothing to retry
+        d.shot("16-rejected-replacement-card.png")
+        d.page.get_by_role("button", name="Switch to English").click()
+        assert "replacement card" in alert.inner_text() and alert.inner_text().endswith("It can vote from the next vote on.")
+        d.page.get_by_role("button", name="切换到中文").click()
+        assert not d.errors
+    finally:
+        d.close()
+
+
 def test_appointment(server, tablets):
-    a, b = tablets["A"], tablets["B"]
-    open_vote(server, "v2", [a, b])
+    a, b = tablets["A"], tablets["B"]  # v2 was opened by the test above
     nominee = {n["id"]: n for n in demo_data.NOMINEES}
     row = lambda nid: a.page.get_by_role("group", name=nominee[nid]["name"])  # noqa: E731
     assert a.page.get_by_text(nominee["n1"]["post"]).is_visible()
@@ -755,6 +828,13 @@ def test_receipt_page_on_a_phone(server, browser, tablets):
         phone.assert_fits()
         phone.assert_touch_targets()
         phone.shot("13-receipt-page.png", full_page=True)
+
+        # The short link shown on the tablet, typed on a phone: redirected to the full page.
+        phone.page.goto(f"{public_url(server)}/r/{MEETING}/{digest[:16]}")
+        phone.page.wait_for_function("document.body.dataset.phase === 'ok'", timeout=30_000)
+        assert phone.page.url == f"{public_url(server)}/r/{MEETING}/{digest}"
+        assert server.status(f"/r/{MEETING}/{'ab' * 8}") == 404  # no such ballot
+        assert server.status(f"/r/{MEETING}/{digest[:15]}") == 404  # too short to be a short link
 
         phone.page.goto(f"/r/{MEETING}/{'ab' * 32}")
         phone.page.wait_for_function("document.body.dataset.phase === 'not_found'")

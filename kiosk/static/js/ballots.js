@@ -312,7 +312,9 @@ export function resultSummary(vote, result) {
     const names = (outcome.elected ?? []).map(([c, o]) => findOption(vote, c, o).label);
     const key = vote?.kind === "selection" ? "elected_list_selection" : "elected_list";
     parts.push(h("p", { class: "result-headline" }, t(key, { names: names.length ? joinList(names) : t("none") })));
-    if (outcome.unfilled) parts.push(h("p", { class: "notice" }, t("unfilled", { count: outcome.unfilled })));
+    if (outcome.unfilled) {
+      parts.push(h("p", { class: "notice" }, t(vote?.kind === "selection" ? "unfilled_selection" : "unfilled", { count: outcome.unfilled })));
+    }
     parts.push(h("ol", { class: "result-list ranking" }, outcome.ranking.map((row) => {
       const [c, o] = row.candidate;
       return h("li", { class: `result-item status-${row.status}` },

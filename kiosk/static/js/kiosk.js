@@ -43,10 +43,14 @@ window.__piaojue = metrics;
 
 const mid = () => app.pairing?.meeting_id;
 
+/** Where phones reach the service (PIAOJUE_PUBLIC_URL), for receipt links; else this page's origin. */
+const publicBase = () => root.dataset.publicUrl || window.location.origin;
+
 // =============================================================================== rendering
 
 function render({ focus = true } = {}) {
   const activeId = document.activeElement?.id;
+  const onHeading = document.activeElement !== null && document.activeElement === root.querySelector("h1");
   renderTopbar();
   const screen = app.screen;
   const view = (SCREENS[screen.name] ?? SCREENS.loading)(screen);
@@ -57,13 +61,13 @@ function render({ focus = true } = {}) {
   const restore = !focus && activeId ? document.getElementById(activeId) : null;
   if (restore) {
     restore.focus({ preventScroll: true });
-  } else if (focus) {
+  } else if (focus || onHeading) { // a redraw keeps focus on the heading too
     const heading = root.querySelector("h1");
     if (heading) {
       heading.tabIndex = -1;
       heading.focus({ preventScroll: true });
     }
-    window.scrollTo(0, 0);
+    if (focus) window.scrollTo(0, 0);
   }
 }
 
@@ -207,8 +211,11 @@ async function pair(code) {
     app.pairing = { meeting_id: data.meeting_id, seat: data.seat, title: data.title };
     store.setPairing(app.pairing);
     store.setCredential(null);
+    store.setCheckedIn(null);
     app.cred = null;
+    app.restarted = false;
     show("checkin");
+    startSession();
     announce(t("pair_done", { title: data.title, seat: data.seat }));
   } catch (exc) {
     const error = exc instanceof NetworkError ? t("err_network") : (rateLimitText(exc) ?? t("pair_failed"));
@@ -227,6 +234,7 @@ function unpair() {
   if (!window.confirm(t("repair_confirm", { seat: app.pairing.seat }))) return;
   store.setPairing(null);
   store.setCredential(null);
+  store.setCheckedIn(null);
   app.pairing = null;
   app.cred = null;
   app.socket?.disconnect();
@@ -273,9 +281,13 @@ async function checkIn(text) {
     await postJson(paths.checkin(mid()), { credential: publicKeyHex, seat, signature });
     app.cred = { meeting_id: mid(), seat, seed: bytesToHex(seed), credential: publicKeyHex };
     store.setCredential(app.cred);
+    store.setCheckedIn({ meeting_id: mid(), seat });
+    app.restarted = false;
     show("waiting");
     announce(t("checked_in"));
     startSession();
+    const open = openVoteId(); // a vote that opened before the check-in: its ballot at once
+    if (open) openVote(open);
   } catch (exc) {
     setCheckinBusy(false);
     const messages = {
@@ -291,6 +303,28 @@ async function checkIn(text) {
     else setCheckinError(t("err_generic", { detail: exc.serverMessage ?? exc.message }));
     document.getElementById("code-input")?.focus();
   }
+}
+
+/**
+ * What the check-in screen says before its form: that the tablet restarted (its check-in was lost
+ * with the browser session) and that a vote is open, each with what to do.
+ */
+function checkinNotices() {
+  const notices = [];
+  if (app.restarted) notices.push(h("p", { class: "notice warn", id: "restarted-notice" }, t("checkin_restarted")));
+  const vid = openVoteId();
+  if (vid) {
+    const title = field(app.votes.get(vid)?.vote, "title");
+    notices.push(h("p", { class: "notice held", id: "vote-open-notice" },
+      title ? t("checkin_vote_open", { title }) : t("checkin_vote_open_untitled")));
+    if (!title) getVote(vid).then(() => screenIs("checkin") && updateCheckinNotices(), () => {});
+  }
+  return notices;
+}
+
+/** Redraw the check-in notices in place (what the deputy has typed stays). */
+function updateCheckinNotices() {
+  document.getElementById("checkin-notices")?.replaceChildren(...checkinNotices());
 }
 
 async function startScan() {
@@ -332,6 +366,7 @@ function stopScanner() {
 
 // =============================================================================== live session
 
+/** Join the meeting's live channel (from pairing on: the check-in screen says when a vote opens). */
 function startSession() {
   prefetch();
   if (app.socket) return;
@@ -391,6 +426,7 @@ function onVoteState(state) {
   } else if (screenIs("waiting")) {
     refresh();
   }
+  if (screenIs("checkin")) updateCheckinNotices();
   updateCountdown();
 }
 
@@ -600,6 +636,7 @@ const SCREENS = {
     const camera = cameraAvailable();
     return h("section", { class: "screen narrow" },
       h("h1", {}, t("checkin_title")),
+      h("div", { id: "checkin-notices", role: "status" }, checkinNotices()),
       h("p", { class: "lead strong" }, t("checkin_prompt")),
       h("p", { class: "muted" }, t("checkin_meeting", { title: app.pairing.title, seat: app.pairing.seat })),
       camera ? h("div", { class: "scan" },
@@ -718,7 +755,8 @@ const SCREENS = {
   receipt({ vid, rec }) {
     const vote = app.votes.get(vid)?.vote;
     const open = app.voteStates.get(vid)?.state === "open";
-    const url = `${window.location.origin}${paths.receiptPage(mid(), rec.ballot_hash)}`;
+    const url = `${publicBase()}${paths.receiptPage(mid(), rec.ballot_hash)}`;
+    const shortUrl = `${publicBase()}${paths.receiptPage(mid(), rec.ballot_hash.slice(0, 16))}`;
     const canRecast = vote?.recast && open && app.cred;
     return h("section", { class: "screen receipt" },
       h("div", { class: "receipt-main" },
@@ -740,7 +778,12 @@ const SCREENS = {
         canRecast ? h("p", { class: "hint" }, t("recast_hint")) : null),
       h("figure", { class: "receipt-qr" },
         h("img", { src: paths.qr(url), alt: t("receipt_qr_alt"), width: "260", height: "260" }),
-        h("figcaption", { class: "hint" }, t("receipt_qr_hint"))));
+        h("figcaption", { class: "hint" }, t("receipt_qr_hint")),
+        h("p", { class: "receipt-link-label" }, t("receipt_link_label")),
+        h("p", { class: "receipt-link mono", id: "receipt-link", translate: "no" }, shortUrl),
+        h("p", { class: "receipt-link-label" }, t("rp_ballot_hash")),
+        h("p", { class: "receipt-hash mono", id: "receipt-hash", translate: "no" },
+          rec.ballot_hash.match(/.{1,8}/g).join(" "))));
   },
 
   rejected({ vid, code, message, detail }) {
@@ -800,7 +843,9 @@ function boot() {
     return;
   }
   app.cred = store.getCredential(app.pairing.meeting_id, app.pairing.seat);
-  if (app.cred) startSession();
+  const before = store.getCheckedIn();
+  app.restarted = !app.cred && before?.meeting_id === app.pairing.meeting_id && before?.seat === app.pairing.seat;
+  startSession();
   if (resumeQueue()) return;
   show(app.cred ? "waiting" : "checkin");
 }

@@ -1,6 +1,7 @@
 // What the tablet remembers.
 //
-// localStorage (survives restarts): the seat pairing, the language, immutable public documents
+// localStorage (survives restarts): the seat pairing, the display settings, whether a deputy
+// checked in on this tablet (not who: tells a restart apart), immutable public documents
 // (the meeting and vote entries), the queue of encrypted ballots not yet accepted, and the
 // receipts of accepted ballots. The queue holds only the signed §4.3 ballot entry (ciphertexts,
 // proofs, signature): never the plaintext choices or the nonces.
@@ -12,6 +13,7 @@ const PAIRING = "piaojue.pairing";
 const QUEUE = "piaojue.queue";
 const RECEIPTS = "piaojue.receipts";
 const CREDENTIAL = "piaojue.credential";
+const CHECKED_IN = "piaojue.checkedin";
 const DOC_PREFIX = "piaojue.doc.";
 
 function read(store, key, fallback) {
@@ -47,6 +49,16 @@ export function getCredential(meetingId, seat) {
 }
 
 export const setCredential = (cred) => write(sessionStorage, CREDENTIAL, cred);
+
+// ---------------------------------------------------------------- "a deputy checked in here"
+
+/**
+ * {meeting_id, seat} of the tablet's last check-in, in localStorage (nothing secret): a tablet
+ * that has it but no credential in sessionStorage was restarted (or its tab closed) since, and
+ * says so on the check-in screen.
+ */
+export const getCheckedIn = () => read(localStorage, CHECKED_IN, null);
+export const setCheckedIn = (value) => write(localStorage, CHECKED_IN, value);
 
 // ---------------------------------------------------------------- public documents (immutable)
 
