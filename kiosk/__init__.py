@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Flask, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import (Blueprint, Flask, Response, abort, current_app, redirect, render_template, request,
+                   send_from_directory, url_for)
 from sqlalchemy import select
 
 from tally import db, pairing, ratelimit
@@ -105,6 +106,13 @@ def qr_svg():  # type: ignore[no-untyped-def]
     buffer = io.BytesIO()
     image.save(buffer)
     return Response(buffer.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@receipt_bp.get("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    """The service's icon (every page: browsers ask for /favicon.ico by themselves)."""
+    return send_from_directory(bp.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)
 
 
 @receipt_bp.get("/r/<meeting_id>/<ballot_hash>")

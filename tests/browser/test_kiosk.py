@@ -369,6 +369,7 @@ def test_resolution_challenge_then_cast(server, tablets):
     a.button("核验加密").click()
     a.wait_screen("challenge", timeout=30_000)
     a.page.locator("#spoiled-status").wait_for()
+    assert a.focused_heading() and a.page.locator("h1").inner_text() == "核验加密"  # not the top of the page
     assert a.page.locator("#spoiled-status").inner_text() == "此次加密已作废并公开核验；投票时将重新加密"
     assert a.page.locator(".choice-summary").inner_text().strip() == "赞成"
     challenge_tracker = a.page.locator(".tracker").inner_text().strip()
@@ -622,7 +623,8 @@ def test_selection_of_13_projects(server, tablets):
     a = tablets["A"]
     open_vote(server, "v3", [a])
     projects = demo_data.projects(13)
-    card = lambda p: a.button(p["label"])  # noqa: E731
+    # a card's accessible name is its whole visible text: label, budget, description (WCAG 2.5.3)
+    card = lambda p: a.page.get_by_role("button", name=f"{p['label']} 预算")  # noqa: E731
     assert "预算 1.2 亿元" in a.page.locator(".card").first.inner_text()
     assert "预算 6000 万元" in a.page.locator(".card").nth(1).inner_text()
     for project in projects[:10]:
@@ -656,6 +658,7 @@ def test_selection_of_13_projects(server, tablets):
     assert sum(got.values()) == 10
     a.wait_screen("results")
     assert "入选项目：" in a.page.locator(".result-summary").inner_text()
+    assert "缺额 10 项" in a.page.locator(".result-summary").inner_text()  # projects, not people (名)
     a.button("返回").click()
 
 
@@ -667,10 +670,10 @@ def test_election(server, tablets):
     open_vote(server, "v4", [a], duration=600)  # the vote timer is off under TESTING: closed below
     countdown = a.page.locator("#countdown")
     assert re.fullmatch(r"距表决结束 (09:5\d|10:00)", countdown.inner_text()), countdown.inner_text()
-    labels = [c["label"] for c in demo_data.CANDIDATES]
-    a.button(labels[0]).click()
-    a.button(labels[2]).click()
-    assert a.button(labels[1]).is_disabled()
+    candidate = lambda c: a.page.get_by_role("button", name=f"{c['label']} {c['description']}", exact=True)  # noqa: E731
+    candidate(demo_data.CANDIDATES[0]).click()
+    candidate(demo_data.CANDIDATES[2]).click()
+    assert candidate(demo_data.CANDIDATES[1]).is_disabled()
     assert a.page.locator(".footer-count").inner_text() == "已选 2 / 2"
     a.assert_fits()
     a.shot("07-election.png")

@@ -142,8 +142,8 @@ function cardGrid(vote, contest, choices, onToggle, { showTitle = false } = {}) 
       id: `opt-${contest.id}-${option.id}`,
       class: "card",
       "aria-pressed": pressed ? "true" : "false",
-      "aria-labelledby": labelId,
-      "aria-describedby": budget || desc ? descId : null,
+      // the name is all the visible text (label, budget, description): WCAG 2.5.3 label in name
+      "aria-labelledby": budget || desc ? `${labelId} ${descId}` : labelId,
       dataset: { contest: contest.id, option: option.id },
       onclick: () => onToggle(contest, option),
     },

@@ -74,3 +74,57 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 export function bytesToHex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+// Chinese text on an English page: names, titles and other data that have no English version.
+const CJK = "\\u2e80-\\u2fff\\u3000-\\u303f\\u3040-\\u30ff\\u3400-\\u4dbf\\u4e00-\\u9fff\\uf900-\\ufaff\\uff00-\\uffef";
+const CJK_RUN = new RegExp(`[${CJK}](?:[${CJK}\\s\\d.,·:/-]*[${CJK}])?`, "g");
+
+function markRuns(textNode) {
+  const text = textNode.nodeValue;
+  CJK_RUN.lastIndex = 0;
+  if (!CJK_RUN.test(text)) return;
+  const parent = textNode.parentElement;
+  if (!parent || parent.closest("[lang]")?.lang.startsWith("zh") || ["SCRIPT", "STYLE"].includes(parent.tagName)) return;
+  const parts = [];
+  let last = 0;
+  CJK_RUN.lastIndex = 0;
+  for (const match of text.matchAll(CJK_RUN)) {
+    if (match.index > last) parts.push(document.createTextNode(text.slice(last, match.index)));
+    const span = document.createElement("span");
+    span.lang = "zh-CN";
+    span.textContent = match[0];
+    parts.push(span);
+    last = match.index + match[0].length;
+  }
+  if (last < text.length) parts.push(document.createTextNode(text.slice(last)));
+  textNode.replaceWith(...parts);
+}
+
+function markTree(node) {
+  if (node.nodeType === Node.TEXT_NODE) {
+    markRuns(node);
+    return;
+  }
+  if (node.nodeType !== Node.ELEMENT_NODE) return;
+  const walker = document.createTreeWalker(node, NodeFilter.SHOW_TEXT);
+  const texts = [];
+  while (walker.nextNode()) texts.push(walker.currentNode);
+  texts.forEach(markRuns);
+}
+
+/**
+ * While `isEnglish()`, give every run of Chinese text in `root` (now and as it changes) a
+ * `<span lang="zh-CN">`, so a screen reader reads names and titles with a Chinese voice.
+ */
+export function watchChinese(root, isEnglish) {
+  const observer = new MutationObserver((records) => {
+    if (!isEnglish()) return;
+    for (const record of records) {
+      if (record.type === "characterData") markTree(record.target);
+      else record.addedNodes.forEach(markTree);
+    }
+  });
+  observer.observe(root, { childList: true, subtree: true, characterData: true });
+  if (isEnglish()) markTree(root);
+  return observer;
+}

@@ -9,10 +9,11 @@ import { io } from "../node_modules/socket.io-client/dist/socket.io.esm.min.js";
 import * as crypto from "./crypto/index.js";
 import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
 import { choicesFromOpenings, choicesList, kindLabel, renderBallot, resultSummary, validate } from "./ballots.js";
-import { afterPaint, announce, bytesToHex, h, replace, silence } from "./dom.js";
+import { afterPaint, announce, bytesToHex, h, replace, silence, watchChinese } from "./dom.js";
 import { applyDocumentLang, field, getLang, setLang, t } from "./i18n.js";
 import { cameraAvailable, startScanner } from "./scanner.js";
 import * as store from "./storage.js";
+import * as display from "./settings.js";
 import { POST_TIMEOUT_MS, retryNow, submitQueued } from "./submit.js";
 
 const root = document.getElementById("app");
@@ -33,6 +34,7 @@ const app = {
   screen: { name: "loading" },
   choices: {}, // the ballot being filled in: {contestId: [optionId]}
   scanner: null,
+  settingsOpen: false, // the display settings panel under the top bar
   submitting: new Set(),
   resultTimer: null,
 };
@@ -109,11 +111,62 @@ function renderTopbar() {
     app.socket ? h("div", { class: `conn conn-${app.connection}`, id: "conn", role: "status" },
       h("span", { class: "conn-dot", "aria-hidden": "true" }), t(`conn_${app.connection}`)) : null,
     h("button", {
+      type: "button", id: "btn-settings", class: "btn lang", "aria-expanded": app.settingsOpen ? "true" : "false",
+      "aria-controls": "settings", onclick: () => { app.settingsOpen = !app.settingsOpen; renderSettings(); renderTopbar(); },
+    }, t("settings_button")),
+    h("button", {
       type: "button", id: "lang-btn", class: "btn lang", lang: getLang() === "en" ? "zh-CN" : "en",
-      "aria-label": t("lang_switch_label"),
-      onclick: () => { setLang(getLang() === "en" ? "zh" : "en"); silence(); refresh(); },
+      "aria-label": t("lang_switch_label"), onclick: () => switchLang(getLang() === "en" ? "zh" : "en"),
     }, t("lang_switch")));
+  renderSettings();
   updateCountdown();
+}
+
+function switchLang(value) {
+  setLang(value);
+  display.touch(app.cred?.credential);
+  silence();
+  refresh();
+}
+
+/** The display settings panel (text size, contrast, language) under the top bar. */
+function renderSettings() {
+  const panel = document.getElementById("settings");
+  if (!panel) return;
+  panel.hidden = !app.settingsOpen;
+  panel.setAttribute("aria-label", t("settings_button"));
+  if (!app.settingsOpen) {
+    panel.replaceChildren();
+    return;
+  }
+  const current = display.settings();
+  const choice = (id, label, pressed, onclick, attrs = {}) => h("button", {
+    type: "button", id, class: "btn setting", "aria-pressed": pressed ? "true" : "false", onclick, ...attrs,
+  }, label);
+  const set = (name, value) => () => {
+    display.setSetting(name, value, app.cred?.credential);
+    const focused = document.activeElement?.id;
+    renderSettings();
+    if (focused) document.getElementById(focused)?.focus();
+  };
+  replace(panel,
+    h("div", { class: "setting-group", role: "group", "aria-labelledby": "set-size-label" },
+      h("span", { class: "setting-label", id: "set-size-label" }, t("settings_size")),
+      display.TEXT_SIZES.map((size) => choice(`set-size-${size}`, t(`settings_size_${size}`), current.size === size, set("size", size)))),
+    h("div", { class: "setting-group", role: "group", "aria-labelledby": "set-contrast-label" },
+      h("span", { class: "setting-label", id: "set-contrast-label" }, t("settings_contrast")),
+      display.CONTRASTS.map((c) => choice(`set-contrast-${c}`, t(`settings_contrast_${c}`), current.contrast === c, set("contrast", c)))),
+    h("div", { class: "setting-group", role: "group", "aria-labelledby": "set-lang-label" },
+      h("span", { class: "setting-label", id: "set-lang-label" }, t("settings_lang")),
+      choice("set-lang-zh", "中文", getLang() === "zh", () => { switchLang("zh"); document.getElementById("set-lang-zh")?.focus(); }, { lang: "zh-CN" }),
+      choice("set-lang-en", "English", getLang() === "en", () => { switchLang("en"); document.getElementById("set-lang-en")?.focus(); }, { lang: "en" })),
+    h("button", {
+      type: "button", id: "btn-settings-close", class: "btn", onclick: () => {
+        app.settingsOpen = false;
+        renderTopbar();
+        document.getElementById("btn-settings")?.focus();
+      },
+    }, t("settings_close")));
 }
 
 function setConnection(state) {
@@ -283,6 +336,7 @@ async function checkIn(text) {
     store.setCredential(app.cred);
     store.setCheckedIn({ meeting_id: mid(), seat });
     app.restarted = false;
+    if (display.claim(publicKeyHex)) app.settingsOpen = false; // another deputy's settings: defaults
     show("waiting");
     announce(t("checked_in"));
     startSession();
@@ -829,6 +883,8 @@ const SCREENS = {
 
 function boot() {
   applyDocumentLang();
+  display.applySettings();
+  watchChinese(document.body, () => getLang() === "en");
   const code = root.dataset.pairingCode;
   if (code) {
     window.history.replaceState(null, "", "/kiosk/"); // a reload must not reuse the one-time code

@@ -4,7 +4,7 @@
 
 import * as crypto from "./crypto/index.js";
 import { ApiError, NetworkError, getJson, paths } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, replace, watchChinese } from "./dom.js";
 import { applyDocumentLang, field, getLang, setLang, t } from "./i18n.js";
 
 const root = document.getElementById("receipt");
@@ -25,8 +25,13 @@ function renderTopbar() {
     }, t("lang_switch")));
 }
 
-function detailRow(label, value) {
-  return [h("dt", {}, label), h("dd", { class: "mono", translate: "no" }, String(value))];
+function detailRow(label, value, cls = "mono") {
+  return [h("dt", {}, label), h("dd", { class: cls, translate: "no" }, String(value))];
+}
+
+/** A signed tree head's time, "2026-12-06 09:30:12 UTC" (one unbroken line). */
+function formatTime(ms) {
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
 
 function render(focus = true) {
@@ -49,7 +54,7 @@ function render(focus = true) {
           detailRow(t("rp_leaf_index"), r.leaf_index),
           detailRow(t("rp_tree_size"), r.sth.tree_size),
           detailRow(t("rp_root"), r.sth.root),
-          detailRow(t("rp_timestamp"), new Date(r.sth.timestamp).toISOString()))));
+          detailRow(t("rp_timestamp"), formatTime(r.sth.timestamp), "mono nowrap"))));
   } else {
     const message = state.phase === "not_found" ? t("rp_not_found", { hash: `${ballotHash.slice(0, 16)}…` })
       : state.phase === "network" ? t("rp_network", { detail: state.detail })
@@ -98,5 +103,6 @@ async function check() {
 }
 
 applyDocumentLang();
+watchChinese(document.body, () => getLang() === "en");
 render(false);
 check().then(() => render(true));
