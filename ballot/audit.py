@@ -8,18 +8,26 @@ the report with how many items it checked and its first failure (with the entry 
 ``sth``                   the latest STH's signature under the meeting's log key, its size and root (§7)
 ``sth_history``           every STH in ``sths.jsonl``: signature, and a consistency proof to the latest (§7)
 ``meeting``               exactly one meeting entry, first; proofs of knowledge; ``K = Σ A_i0`` (§6.3)
-``credentials``           credentials entries: sorted, distinct, add only new keys, revoke only registered ones (§7)
+``credentials``           credentials entries: sorted, distinct, keys of prime order, add only new keys,
+                          revoke only registered ones (§7, §8.1)
 ``votes``                 vote definitions (§4.1, §9 rule), unique ids, each defined once
-``vote_lifecycle``        open after the vote, close after open, each once; ``close.ballots`` (§5, §7)
-``ballots``               every ballot well-formed (§4.3), eligible, inside open..close, one per credential
-                          unless ``recast`` (§5)
-``spoiled``               every spoiled ballot's openings (§4.4)
+``vote_lifecycle``        open after the vote, close after open, each once; times (§8.1); ``present`` within
+                          the credentials active at open and ``members``; ``close.ballots`` (§5, §7, §8.1)
+``ballots``               every ballot well-formed (§4.3), its credential active at the vote's open and
+                          where it stands, inside open..close, one per credential unless ``recast`` (§5),
+                          no ballot hash cast twice, none both challenged and cast (§4.4, §8.1)
+``spoiled``               every spoiled entry inside open..close, well-formed with an active credential, its
+                          openings; never a ballot that was cast (§4.4, §8.1)
 ``shares``                every share entry: after close, one per trustee, one element per option, proofs (§6.2)
-``tallies``               the result's ``counted`` and every ``(A, B)`` equal the sum of the counted ballots (§8)
+``tallies``               the result's ``counted`` and every ``(A, B)`` equal the sum of the counted ballots,
+                          and every count within ``0..counted`` before any decryption work (§8, §8.1)
 ``decryption``            ``B − Σ λ_l·M_l = count·G`` over the result's trustees (§6.2, §8)
-``outcomes``              the outcome is what §9 computes from the counts, compared whole
+``outcomes``              the outcome is what §9 computes from the counts, compared whole as canonical JSON
 ``receipt``               (only with a receipt) its STH, tracker and inclusion (§8)
 ========================  =====================================================================
+
+The §8.1 container rules (``log.jsonl``, ``sth.json``, ``sths.jsonl``) are checked by
+:mod:`ballot.record` while reading and by ``sth``/``sth_history`` here.
 
 Types the verifier does not know are skipped and counted (§10).
 """
@@ -44,7 +52,8 @@ from ballot.errors import (
     ThresholdError,
     VoteDefinitionError,
 )
-from ballot.group import Point
+from ballot.clock import parse_log_time
+from ballot.group import Point, ed25519_key_has_prime_order
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, parse_sth, verify_consistency, verify_sth
 from ballot.meeting import Meeting, parse_meeting, verify_meeting
@@ -57,7 +66,6 @@ from ballot.threshold import combine_partials
 from ballot.vote import OptionRef, VoteDefinition, parse_vote
 
 KNOWN_TYPES = {"meeting", "credentials", "vote", "open", "ballot", "spoiled", "close", "share", "result"}
-RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|\+00:00)")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 CHECKS: list[tuple[str, str]] = [
@@ -144,7 +152,12 @@ class _VoteState:
     defined_at: int
     refs: list[OptionRef]
     opened_at: int | None = None
+    opened_time: tuple[Any, int] | None = None
     present: int = 0
+    eligible: frozenset[bytes] = frozenset()
+    """The credentials active (registered, not revoked) at the vote's ``open`` (SPEC §8.1)."""
+    cast_hashes: set[bytes] = field(default_factory=set)
+    spoiled_hashes: set[bytes] = field(default_factory=set)
     closed_at: int | None = None
     logged: int = 0
     counted: dict[bytes, VerifiedBallot] = field(default_factory=dict)
@@ -242,7 +255,7 @@ class _Auditor:
             check.fail(None, str(exc))
             return
         history = self.checks["sth_history"]
-        previous_size = 0
+        previous_size = previous_time = 0
         for i, item in enumerate(self.record.sths or []):
             history.checked += 1
             try:
@@ -250,11 +263,13 @@ class _Auditor:
                 head = parse_sth(item)
                 if head.tree_size > size:
                     raise LogError(f"covers {head.tree_size} entries, more than the log's {size}")
-                if head.tree_size < previous_size:
-                    raise LogError("tree sizes in sths.jsonl must not decrease")
+                if head.timestamp > sth.timestamp:
+                    raise LogError("its timestamp is later than sth.json's, the latest")
+                if head.tree_size < previous_size or head.timestamp < previous_time:
+                    raise LogError("tree sizes and timestamps in sths.jsonl must not decrease")
                 proof = self.tree.consistency_proof(head.tree_size, size)
                 verify_consistency(head.tree_size, size, head.root, self.tree.root(size), proof)
-                previous_size = head.tree_size
+                previous_size, previous_time = head.tree_size, head.timestamp
             except LogError as exc:
                 history.fail(None, f"sths.jsonl line {i + 1}: {exc}")
 
@@ -295,6 +310,8 @@ class _Auditor:
         for key in lists["add"]:
             if key in self.registered:
                 check.fail(index, f"credential {key.hex()[:16]}… is registered twice")
+            if not ed25519_key_has_prime_order(key):
+                check.fail(index, f"credential {key.hex()[:16]}… is not an Ed25519 point of prime order")
             self.registered.add(key)
         for key in lists["revoke"]:
             if key not in self.registered:
@@ -333,15 +350,23 @@ class _Auditor:
         if vote is None:
             return
         present = entry["present"]
-        if not _is_count(present) or not isinstance(entry["at"], str) or not RFC3339_UTC.fullmatch(entry["at"]):
-            check.fail(index, "'present' must be a non-negative integer and 'at' an RFC 3339 UTC time")
+        if not _is_count(present):
+            check.fail(index, "'present' must be a non-negative integer")
             return
+        opened_time = None
+        try:
+            opened_time = parse_log_time(entry["at"])
+        except EncodingError as exc:
+            check.fail(index, str(exc))  # reported; the vote is still open for what follows
         if vote.opened_at is not None:
             check.fail(index, f"vote {vote.definition.vote_id!r} is opened twice")
             return
         if self.meeting is not None and present > self.meeting.members:
             check.fail(index, f"present = {present} exceeds the meeting's {self.meeting.members} members")
-        vote.opened_at, vote.present = index, present
+        eligible = frozenset(self.registered - self.revoked)
+        if present > len(eligible):
+            check.fail(index, f"present = {present} exceeds the {len(eligible)} credentials active at open")
+        vote.opened_at, vote.opened_time, vote.present, vote.eligible = index, opened_time, present, eligible
 
     def _close(self, index: int, entry: dict[str, Any]) -> None:
         check = self.checks["vote_lifecycle"]
@@ -355,9 +380,12 @@ class _Auditor:
         if vote.opened_at is None or vote.closed_at is not None:
             check.fail(index, f"vote {vote.definition.vote_id!r} is closed without being open")
             return
-        if not isinstance(entry["at"], str) or not RFC3339_UTC.fullmatch(entry["at"]):
-            check.fail(index, "'at' must be an RFC 3339 UTC time")
-        if entry["ballots"] != vote.logged:
+        try:
+            if vote.opened_time is not None and parse_log_time(entry["at"]) < vote.opened_time:
+                check.fail(index, f"close at {entry['at']} is earlier than the vote's open")
+        except EncodingError as exc:
+            check.fail(index, str(exc))
+        if not _is_count(entry["ballots"]) or entry["ballots"] != vote.logged:
             check.fail(index, f"close says {entry['ballots']!r} ballots; {vote.logged} were logged")
         vote.closed_at = index
         if len(vote.counted) > vote.present:
@@ -381,17 +409,33 @@ class _Auditor:
         except BallotError as exc:
             check.fail(index, f"{exc.code}: {exc}")
             return
-        if verified.credential not in self.registered:
-            check.fail(index, "unknown_credential: the credential is not registered at this point of the log")
+        if not self._credential_active(check, index, verified.credential):
             return
-        if verified.credential in self.revoked:
-            check.fail(index, "revoked_credential: the credential was revoked before this ballot")
+        if verified.credential not in vote.eligible:
+            check.fail(index, "not_checked_in: the credential was not active at the vote's open (§8.1)")
             return
+        if verified.hash in vote.spoiled_hashes:
+            check.fail(index, "a challenged (spoiled) ballot is cast (§4.4)")
+            return
+        if verified.hash in vote.cast_hashes:
+            check.fail(index, "replay: this ballot hash was already cast in this vote (§8.1)")
+            return
+        vote.cast_hashes.add(verified.hash)
         if verified.credential in vote.counted and not vote.definition.recast:
             check.fail(index, "already_voted: a second ballot for this credential in a vote without recast")
             return
         vote.counted.pop(verified.credential, None)  # recast: the last ballot counts (§5)
         vote.counted[verified.credential] = verified
+
+    def _credential_active(self, check: CheckResult, index: int, credential: bytes) -> bool:
+        """§4.3: the credential is registered and not revoked where the entry stands."""
+        if credential not in self.registered:
+            check.fail(index, "unknown_credential: the credential is not registered at this point of the log")
+            return False
+        if credential in self.revoked:
+            check.fail(index, "revoked_credential: the credential was revoked before this entry")
+            return False
+        return True
 
     def _spoiled(self, index: int, entry: dict[str, Any]) -> None:
         check = self.checks["spoiled"]
@@ -399,10 +443,20 @@ class _Auditor:
         vote = self._vote_for(index, entry, "spoiled")
         if vote is None or self.meeting is None:
             return
+        if vote.opened_at is None or vote.closed_at is not None:
+            check.fail(index, f"spoiled entry stands outside vote {vote.definition.vote_id!r}'s open..close window")
+            return
         try:
-            verify_spoiled(entry, vote.definition, self.meeting.hash, self.meeting.public_key)
+            verified = verify_spoiled(entry, vote.definition, self.meeting.hash, self.meeting.public_key)
         except BallotError as exc:
             check.fail(index, f"{exc.code}: {exc}")
+            return
+        if not self._credential_active(check, index, verified.credential):
+            return
+        if verified.hash in vote.cast_hashes:
+            check.fail(index, "a cast ballot is spoiled: its openings publish a counted vote (§4.4)")
+            return
+        vote.spoiled_hashes.add(verified.hash)
 
     def _share(self, index: int, entry: dict[str, Any]) -> None:
         check = self.checks["shares"]
@@ -472,7 +526,7 @@ class _Auditor:
             return
         vote.result_at = index
         counted = len(vote.counted)
-        if entry["counted"] != counted:
+        if not _is_count(entry["counted"]) or entry["counted"] != counted:
             tallies_check.fail(index, f"result says counted = {entry['counted']!r}; {counted} ballots count")
             return
         tallies = entry["tallies"]
@@ -486,6 +540,9 @@ class _Auditor:
                 return
             if (item["contest"], item["option"]) != ref or not _is_count(item["count"]):
                 tallies_check.fail(index, f"tallies[{i}] must be the tally of {list(ref)} with an integer count")
+                return
+            if item["count"] > counted:  # §8.1: bounded before any discrete-logarithm work
+                tallies_check.fail(index, f"tallies[{i}]: count {item['count']} exceeds counted = {counted}")
                 return
             if item["A"] != aggregate.alpha.hex() or item["B"] != aggregate.beta.hex():
                 tallies_check.fail(index, f"tallies[{i}]: (A, B) is not the sum of the counted ballots")
@@ -541,7 +598,11 @@ class _Auditor:
         except RuleError as exc:
             check.fail(index, f"the counts do not fit the rule: {exc}")
             return
-        if entry["outcome"] != expected:
+        try:
+            same = canonical_json(entry["outcome"]) == canonical_json(expected)
+        except EncodingError:
+            same = False
+        if not same:  # canonical JSON, so that 1 is not true (§8.1 "Types")
             check.fail(index, "the published outcome differs from the one §9 computes from the counts")
 
 

@@ -5,7 +5,8 @@ registration (which depends on the log position; see :mod:`ballot.record` and th
 service). It raises :class:`BallotError` whose ``code`` is the SPEC §11 rejection code:
 
 * ``malformed``: not a §4.3 ballot for this vote: wrong keys or types, ids or order that do not
-  match the vote, proofs of the wrong length, or hex that does not decode as a point or scalar;
+  match the vote, proofs of the wrong length, hex that does not decode as a point or scalar, or
+  a selection whose ``α`` is the identity (nonce 0, SPEC §8.1);
 * ``bad_signature``: the Ed25519 signature does not verify;
 * ``invalid_proof``: a range proof does not verify (``where`` names which).
 
@@ -23,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ballot.elgamal import Ciphertext, sum_ciphertexts
-from ballot.errors import BallotError, EncodingError, ProofError
+from ballot.errors import BallotError, EncodingError, ProofError, wrong_fields
 from ballot.group import Point
 from ballot.hashing import canonical_json, h256, hex_bytes
 from ballot.proofs import ScalarPair, parse_pairs, verify_range
@@ -124,11 +125,7 @@ def _keys(obj: Any, expected: set[str], where: str) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise _malformed("expected a JSON object", where)
     if set(obj) != expected:
-        missing, extra = sorted(expected - set(obj)), sorted(set(obj) - expected)
-        detail = "; ".join(
-            part for part in (f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else "") if part
-        )
-        raise _malformed(f"wrong fields: {detail}", where)
+        raise _malformed(wrong_fields(obj, expected), where)
     return obj
 
 
@@ -163,6 +160,11 @@ def _parse_contests(ballot: dict[str, Any], vote: VoteDefinition) -> list[_Parse
             if selection["option"] != option:
                 raise _malformed(f"expected option {option!r}, got {selection['option']!r}", f"{sat}.option")
             alpha = _decode(Point.from_hex, selection["alpha"], where=f"{sat}.alpha")
+            if alpha.is_identity():
+                # SPEC §8.1: α = r·G is the identity only for r = 0, a vote in the clear (§2).
+                raise BallotError(
+                    "malformed", "α is the identity: encrypted with nonce 0", where=f"{sat}.alpha", check="zero_nonce"
+                )
             beta = _decode(Point.from_hex, selection["beta"], where=f"{sat}.beta")
             ciphertexts.append(Ciphertext(alpha, beta))
             proofs.append(_decode(parse_pairs, selection["proof"], where=f"{sat}.proof", length=2))

@@ -76,3 +76,13 @@ class ThresholdError(PiaojueError):
 
 class ChoiceError(PiaojueError):
     """A deputy's choices that the vote does not allow (too many, unknown options...)."""
+
+
+def wrong_fields(obj: dict[str, object], expected: set[str] | frozenset[str]) -> str:
+    """A message naming the fields that ``obj`` lacks and has beyond ``expected`` (for the exact
+    shapes of SPEC §8.1)."""
+    missing = sorted(expected - set(obj))
+    extra = sorted(str(key) for key in set(obj) - expected)
+    parts = [f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else ""]
+    return "wrong fields: " + "; ".join(part for part in parts if part)
+

@@ -238,6 +238,35 @@ GENERATOR = Point._trusted(
 """The canonical generator ``G`` of ristretto255 (RFC 9496 §4.4)."""
 
 
+_ED25519_IDENTITY = b"\x01" + bytes(31)
+"""The Ed25519 identity (x = 0, y = 1) in its canonical encoding."""
+_ORDER_MINUS_ONE = (ORDER - 1).to_bytes(SCALAR_BYTES, "little")
+
+
+def ed25519_key_has_prime_order(key: object) -> bool:
+    """Is ``key`` the canonical encoding of an Ed25519 point ``P`` of prime order: ``ℓ·P`` is
+    the identity and ``P`` is not (SPEC §8.1 "Credentials"; the ``log_key`` of §6.3 too)?
+
+    libsodium's ``crypto_core_ed25519_is_valid_point`` checks the encoding, the curve, the
+    small-order blocklist, and that ``ℓ·P`` has ``x = 0``; that last test also holds for the
+    order-2 point ``(0, −1)``, so it admits ``P + T₂`` (order 2ℓ). The missing step is done here:
+    ``(ℓ − 1)·P + P`` must be exactly the identity. (For ``P + T₂`` it is ``T₂``, since ``ℓ − 1``
+    is even.) Ed25519 arithmetic is used only for this check; the protocol's group is ristretto255.
+    """
+    if not isinstance(key, (bytes, bytearray)) or len(key) != POINT_BYTES:
+        return False
+    key = bytes(key)
+    if _sodium.crypto_core_ed25519_is_valid_point(key) != 1:
+        return False
+    product = ctypes.create_string_buffer(POINT_BYTES)
+    if _sodium.crypto_scalarmult_ed25519_noclamp(product, _ORDER_MINUS_ONE, key) != 0:
+        return False
+    total = ctypes.create_string_buffer(POINT_BYTES)
+    if _sodium.crypto_core_ed25519_add(total, product.raw, key) != 0:
+        return False
+    return total.raw == _ED25519_IDENTITY
+
+
 def small_multiple(n: int) -> Point:
     """``n·G`` for a small non-negative integer (a count or a range bound)."""
     if n < 0:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ballot.errors import EncodingError, MeetingError, ProofError
-from ballot.group import Point
+from ballot.errors import EncodingError, MeetingError, ProofError, wrong_fields
+from ballot.group import Point, ed25519_key_has_prime_order
 from ballot.hashing import canonical_json, h256, hex_bytes
 from ballot.proofs import ScalarPair, parse_pairs, verify_knowledge
 from ballot.threshold import joint_public_key, verification_key
@@ -16,6 +16,12 @@ MEETING_TAG = "piaojue/1/meeting"
 SPEC_VERSION = "piaojue/1"
 QUORUMS = ("two_thirds", "majority")
 MAX_TRUSTEES = 64
+MEETING_KEYS = frozenset(
+    {"type", "spec", "meeting_id", "title", "body", "members", "quorum", "log_key", "threshold", "trustees",
+     "public_key"}
+)
+"""The exact fields of a §6.3 entry (SPEC §8.1 "Exact shapes")."""
+TRUSTEE_KEYS = frozenset({"index", "name", "commitments", "proofs"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +67,15 @@ def _field(entry: dict[str, Any], key: str, kind: type, where: str) -> Any:
 
 
 def parse_meeting(entry: Any, *, where: str = "meeting") -> Meeting:
-    """Parse a §6.3 entry and check its shape (not its proofs: see :func:`verify_meeting`)."""
+    """Parse a §6.3 entry and check its shape (not its proofs: see :func:`verify_meeting`): exactly
+    the §6.3 fields, trustees with exactly ``index, name, commitments, proofs`` listed 1..n, and a
+    ``log_key`` of prime order (SPEC §8.1)."""
     if not isinstance(entry, dict):
         raise MeetingError("the meeting entry is a JSON object", where=where)
     if entry.get("type") != "meeting":
         raise MeetingError('"type" must be "meeting"', where=f"{where}.type")
+    if set(entry) != MEETING_KEYS:
+        raise MeetingError(wrong_fields(entry, MEETING_KEYS), where=where)
     if entry.get("spec") != SPEC_VERSION:
         raise MeetingError(f'"spec" must be "{SPEC_VERSION}"', where=f"{where}.spec")
     meeting_id = _field(entry, "meeting_id", str, where)
@@ -81,6 +91,8 @@ def parse_meeting(entry: Any, *, where: str = "meeting") -> Meeting:
         log_key = hex_bytes(entry.get("log_key"), 32, where=f"{where}.log_key")
     except EncodingError as exc:
         raise MeetingError(exc.message, where=exc.where) from None
+    if not ed25519_key_has_prime_order(log_key):
+        raise MeetingError("log_key is not an Ed25519 point of prime order (SPEC §8.1)", where=f"{where}.log_key")
     threshold = _field(entry, "threshold", int, where)
     trustees_raw = _field(entry, "trustees", list, where)
     if not 1 <= len(trustees_raw) <= MAX_TRUSTEES:
@@ -94,6 +106,8 @@ def parse_meeting(entry: Any, *, where: str = "meeting") -> Meeting:
         at = f"{where}.trustees[{position}]"
         if not isinstance(raw, dict):
             raise MeetingError("a trustee is an object", where=at)
+        if set(raw) != TRUSTEE_KEYS:
+            raise MeetingError(wrong_fields(raw, TRUSTEE_KEYS), where=at)
         index = _field(raw, "index", int, at)
         if index != position + 1:
             raise MeetingError(f"trustee indices run 1..n in order; expected {position + 1}", where=f"{at}.index")

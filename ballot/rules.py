@@ -30,10 +30,10 @@ Decisions where SPEC §9 is silent (copied to docs/spec-notes.md):
 7. **Meeting numbers.** ``members ≥ 1`` and ``0 ≤ counted ≤ present ≤ members`` are required
    (§5: the number counted never exceeds ``present``; only members hold credentials); anything
    else is a :class:`RuleError`. ``quorum`` must be ``two_thirds`` or ``majority``.
-8. **Formulas are applied literally,** including at base 0 (e.g. base ``cast`` with nothing
-   counted): "more than half" (``2·count > 0``) then never holds, while "two thirds or more"
-   (``3·0 ≥ 0``) does hold. We do not special-case this, so that any verifier written from
-   SPEC §9 alone computes the same outcome.
+8. **Base 0** (SPEC §9, revision 2): when the base is 0 (for instance ``cast`` with nothing
+   counted), no ``half`` or ``two_thirds`` threshold is met, so no item passes and no candidate
+   meets a ``half`` threshold, and every ``grade`` is ``None``. (Revision 1 left this open; the
+   formulas read literally made "two thirds or more" of 0 hold.)
 9. **Quorum not met, ``select``:** every candidate is ``not_elected`` (there is no
    ``below_threshold`` either), ``elected = []``, ``tied = []``, ``unfilled = seats``, and
    ``ranking`` lists every candidate by count descending, ties by ``candidates`` order. Counts are
@@ -82,13 +82,13 @@ def _is_int(x: Any) -> bool:
 
 
 def _more_than_half(count: int, base: int) -> bool:
-    """"More than half" of base: ``2·count > base`` (SPEC §9)."""
-    return 2 * count > base
+    """"More than half" of base: ``2·count > base``, never met at base 0 (SPEC §9)."""
+    return base > 0 and 2 * count > base
 
 
 def _two_thirds_or_more(count: int, base: int) -> bool:
-    """"Two thirds or more" of base: ``3·count ≥ 2·base`` (SPEC §9)."""
-    return 3 * count >= 2 * base
+    """"Two thirds or more" of base: ``3·count ≥ 2·base``, never met at base 0 (SPEC §9)."""
+    return base > 0 and 3 * count >= 2 * base
 
 
 def quorum_met(quorum: str, *, members: int, present: int) -> bool:
@@ -402,13 +402,14 @@ def _rating(
     met: bool,
 ) -> dict[str, Any]:
     """SPEC §9 ``rating``: the first level if more than half of base chose it; else the second if
-    the first two together are more than half; else the third. ``None`` without quorum."""
+    the first two together are more than half; else the third. ``None`` without quorum or at
+    base 0."""
     first, second, third = rule["levels"]
     items = []
     for cid, _contest, oids in contests:
         n1, n2 = table[(cid, first)], table[(cid, second)]
         grade: str | None
-        if not met:
+        if not met or base == 0:
             grade = None
         elif _more_than_half(n1, base):
             grade = first

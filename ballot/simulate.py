@@ -109,6 +109,10 @@ class SimulationResult:
     votes: list[VoteDefinition]
     results: dict[str, dict[str, Any]]
     present: dict[str, int]
+    deputy_keys: list[Ed25519PrivateKey] = field(default_factory=list)
+    """Every deputy's credential key, in the order of the simulation (for tests that forge)."""
+    trustee_states: list[Any] = field(default_factory=list)
+    """Each trustee's ceremony state (``keys.ceremony``), index order (for tests that forge)."""
 
 
 def simulate(
@@ -194,7 +198,7 @@ def simulate(
         log.append(result)
         results[vote.vote_id] = result
         log.publish_sth()
-    return SimulationResult(meeting, log, votes, results, present)
+    return SimulationResult(meeting, log, votes, results, present, keys, states)
 
 
 def _labels(vote: VoteDefinition) -> dict[tuple[str, str], str]:

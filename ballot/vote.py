@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ballot.errors import EncodingError, RuleError, VoteDefinitionError
+from ballot.errors import EncodingError, RuleError, VoteDefinitionError, wrong_fields
 from ballot.hashing import canonical_json, h256
 from ballot.rules import validate_rule
 
@@ -23,6 +23,9 @@ IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_OPTIONS = 500
 """Total options across a vote's contests; bounds a ballot's size (docs/spec-notes.md)."""
 MAX_RANGE = 500
+CONSTRAINT_KEYS = frozenset({"id", "members", "min", "max"})
+"""A constraint has exactly these fields (SPEC §8.1 "Exact shapes"); contests and options may carry
+display fields besides their required ones."""
 """Largest ``max − min + 1`` of any contest or constraint range proof."""
 
 OptionRef = tuple[str, str]
@@ -117,6 +120,8 @@ def _parse_contest(raw: Any, where: str) -> Contest:
 def _parse_constraint(raw: Any, refs: set[OptionRef], where: str) -> Constraint:
     if not isinstance(raw, dict):
         raise VoteDefinitionError("a constraint is an object", where=where)
+    if set(raw) != CONSTRAINT_KEYS:
+        raise VoteDefinitionError(wrong_fields(raw, CONSTRAINT_KEYS), where=where)
     constraint_id = _text_id(raw.get("id"), f"{where}.id")
     members_raw = _require(raw, "members", list, where)
     members: list[OptionRef] = []

@@ -23,6 +23,7 @@ from ballot.record import Record, read_record, write_record
 from ballot.rules import compute_outcome
 from ballot.simulate import simulate
 from ballot.vote import parse_vote
+from tests.forgery import signed_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,19 +35,7 @@ def sim():
 
 def _record(sim, entries=None, lines=None, sths=None, key=None):
     """A record of ``entries`` (or raw ``lines``) with a freshly signed, correct STH."""
-    if lines is None:
-        lines = [canonical_json(e) for e in (entries if entries is not None else sim.log.entries)]
-    tree = MerkleTree()
-    for line in lines:
-        tree.append(leaf_hash(line))
-    sth = sign_sth(key or sim.log.log_key, tree.size, tree.root(tree.size), 1_700_000_000_000)
-    parsed = []
-    for line in lines:
-        try:
-            parsed.append(json.loads(line))
-        except ValueError as exc:  # pragma: no cover - tests only write JSON
-            parsed.append(exc)
-    return Record(list(lines), sth, sths, parsed)
+    return signed_record(sim, entries, lines=lines, sths=sths, key=key)
 
 
 def _verify(record):
@@ -139,11 +128,25 @@ def test_vote_lifecycle_wrong_ballot_count(sim):
     _expect(report, "vote_lifecycle", at)
 
 
-def test_ballots_duplicate_without_recast(sim):
+def test_ballots_same_bytes_twice_is_a_replay(sim):
     entries = copy.deepcopy(sim.log.entries)
     first = _index(entries, _of("ballot", "v3"))
     close = _index(entries, _of("close", "v3"))
     entries.insert(close, copy.deepcopy(entries[first]))
+    entries[close + 1]["ballots"] += 1
+    report = _verify(_record(sim, entries))
+    assert report.failed() == ["ballots"]
+    assert "replay" in str(_expect(report, "ballots", close))
+
+
+def test_ballots_second_ballot_without_recast(sim):
+    entries = copy.deepcopy(sim.log.entries)
+    first = _index(entries, _of("ballot", "v3"))
+    close = _index(entries, _of("close", "v3"))
+    credential = entries[first]["credential"]
+    key = next(k for k in sim.deputy_keys if k.public_key().public_bytes_raw().hex() == credential)
+    again = encrypt_ballot(sim.votes[2], sim.meeting.hash, sim.meeting.public_key, key, {"projects": []})
+    entries.insert(close, again.entry)
     entries[close + 1]["ballots"] += 1
     report = _verify(_record(sim, entries))
     assert report.failed() == ["ballots"]

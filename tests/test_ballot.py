@@ -117,9 +117,20 @@ def test_bad_signature():
     assert info.value.code == "bad_signature"
 
 
-def test_identity_points_are_rejected_by_the_proofs():
+def test_identity_alpha_is_a_zero_nonce_and_malformed():
+    # SPEC §8.1: no ciphertext in a ballot has α = the identity (an encryption with nonce 0).
     entry = copy.deepcopy(_cast().entry)
     entry["contests"][0]["selections"][0]["alpha"] = "00" * 32
+    _resign(entry)
+    with pytest.raises(BallotError) as info:
+        verify_ballot(entry, SELECTION, Q, KEY)
+    assert (info.value.code, info.value.check) == ("malformed", "zero_nonce")
+    assert info.value.where == "contests[0].selections[0].alpha"
+
+
+def test_identity_beta_is_rejected_by_the_proofs():
+    entry = copy.deepcopy(_cast().entry)
+    entry["contests"][0]["selections"][0]["beta"] = "00" * 32
     _resign(entry)
     with pytest.raises(BallotError) as info:
         verify_ballot(entry, SELECTION, Q, KEY)

@@ -36,7 +36,7 @@ def meeting_entry(trustees, public_key, threshold=3, meeting_id="m1"):
         "body": "b",
         "members": 10,
         "quorum": "two_thirds",
-        "log_key": "ab" * 32,
+        "log_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",  # RFC 8032 test 1
         "threshold": threshold,
         "trustees": trustees,
         "public_key": public_key,

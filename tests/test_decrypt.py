@@ -42,7 +42,7 @@ def meeting_entry(trustees, public_key, threshold, meeting_id="m1"):
         "body": "某市人大常委会",
         "members": 10,
         "quorum": "two_thirds",
-        "log_key": "cd" * 32,
+        "log_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",  # RFC 8032 test 1
         "threshold": threshold,
         "trustees": trustees,
         "public_key": public_key,

@@ -209,15 +209,28 @@ def test_majority_base_missing_means_members():
     assert [i["passed"] for i in out["items"]] == [False, True]
 
 
-def test_majority_base_cast_nothing_counted_is_literal():
-    # Decision 8: formulas are literal at base 0. 2·0 > 0 fails; 3·0 >= 0 holds.
+def test_majority_base_zero_meets_no_threshold():
+    # SPEC §9 revision 2: at base 0 neither "more than half" nor "two thirds or more" is met
+    # (read literally, 3·0 ≥ 2·0 would pass every item of a two-thirds vote with nothing counted).
     half = outcome(majority_rule("half", "cast"), MAJ_VOTE, maj_counts((0, 0, 0)), members=10, present=10, counted=0)
     two = outcome(
         majority_rule("two_thirds", "cast"), MAJ_VOTE, maj_counts((0, 0, 0)), members=10, present=10, counted=0
     )
     assert [i["passed"] for i in half["items"]] == [False, False]
-    assert [i["passed"] for i in two["items"]] == [True, True]
+    assert [i["passed"] for i in two["items"]] == [False, False]
     assert [i["not_voted"] for i in two["items"]] == [10, 10]
+
+
+def test_select_and_rating_at_base_zero():
+    # Nothing counted under base cast: no candidate meets a half threshold; no grade (SPEC §9 rev 2).
+    sel = outcome(select_rule(1, [["s", "a"], ["s", "b"]], "half", "cast"), vote_of(contest("s", ["a", "b"], 0, 1)),
+                  {("s", "a"): 0, ("s", "b"): 0}, members=10, present=10, counted=0)
+    assert [row["status"] for row in sel["ranking"]] == ["below_threshold", "below_threshold"]
+    assert sel["elected"] == [] and sel["unfilled"] == 1
+    rating = outcome(
+        _with(RATING_RULE, base="cast"), RAT_VOTE, rating_counts((0, 0, 0), (0, 0, 0)), members=10, present=10, counted=0
+    )
+    assert [item["grade"] for item in rating["items"]] == [None, None]
 
 
 @pytest.mark.parametrize(
@@ -868,14 +881,14 @@ def test_majority_and_rating_properties(data):
     assert json.loads(canonical_json(out)) == out
     for item, t in zip(out["items"], (t1, t2)):
         want = (2 * t[0] > base) if threshold == "half" else (3 * t[0] >= 2 * base)
-        assert item["passed"] is (met and want)
+        assert item["passed"] is (met and base > 0 and want)  # no threshold is met at base 0
         assert item["not_voted"] == present - counted
 
     out = compute_outcome(dict(RATING_RULE, base=base_name), rating_vote(2), rating_counts(t1, t2),
                           members=members, present=present, counted=counted, quorum=quorum)  # fmt: skip
     assert json.loads(canonical_json(out)) == out
     for item, t in zip(out["items"], (t1, t2)):
-        if not met:
+        if not met or base == 0:
             assert item["grade"] is None
         elif 2 * t[0] > base:
             assert item["grade"] == "good"
