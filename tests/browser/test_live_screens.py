@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from ballot.encrypt import encrypt_ballot
+from browser.axe import assert_no_axe_violations
 from browser.conftest import MEETING, SCREENS
 from keys.credentials import derive_private_key
 from tally import context, demo
@@ -129,6 +130,8 @@ def test_console_and_big_screen_live(server, screens):
     console.page.wait_for_timeout(600)  # the bars' width transitions, for the screenshots
     console.shot("staff/console.png")
     big.shot("bigscreen-turnout.png")
+    assert_no_axe_violations(console.page, "console, v1 open with turnout")
+    assert_no_axe_violations(big.page, "big screen, v1 turnout")
 
     cast(server, server.people[4], "v1", {"motion": ["yes"]})
     big.wait_text("#not-cast", "0")
@@ -152,6 +155,8 @@ def test_console_and_big_screen_live(server, screens):
     assert cells[1:5] == ["4", "1", "0", "0"]  # 赞成 反对 弃权 未按: 4 of 6 members is more than half
     console.page.wait_for_function("document.querySelector('tr[data-vote=v1]').dataset.state === 'published'")
     big.shot("bigscreen-result.png")
+    assert_no_axe_violations(big.page, "big screen, v1 result")
+    assert_no_axe_violations(console.page, "console, v1 published")
     assert not console.errors and not big.errors, (console.errors, big.errors)
     assert console.failed == [f"409 /staff/meetings/{MEETING}/console/votes/v1/publish"], console.failed
     assert not big.failed, big.failed
@@ -189,6 +194,7 @@ def test_big_screen_ranked_list(server, screens):
         assert text.endswith(labels[row["status"]]) and f"{row['count']} 票" in text
     assert any(r["status"] == "elected" for r in result["outcome"]["ranking"])
     big.shot("bigscreen-ranking.png")
+    assert_no_axe_violations(big.page, "big screen, v3 ranking")
     assert not console.errors and not big.errors, (console.errors, big.errors)
 
 
@@ -236,6 +242,8 @@ def test_hold_resume_checkin_control_and_english_screen(server, screens, browser
         assert big.text("#countdown") == frozen  # the timer is stopped while held
         console.shot("staff/console-held.png")
         big.shot("bigscreen-held.png")
+        assert_no_axe_violations(console.page, "console, v2 on hold")
+        assert_no_axe_violations(big.page, "big screen, v2 on hold")
         with server.app.app_context():
             parsed = context.sealed_meeting(MEETING)
             definition = context.vote_definition(MEETING, "v2")
@@ -259,7 +267,7 @@ def test_hold_resume_checkin_control_and_english_screen(server, screens, browser
             demo.demo_tally(MEETING, "v2")
         english.page.wait_for_selector("body[data-view=result] table.totals")
         header = english.page.locator("table.totals thead th").all_inner_texts()
-        assert header[1:] == ["For", "Against", "Abstain", "Not voted*", "Result"], header
+        assert header == ["Nominee", "For", "Against", "Abstain", "Not voted*", "Result"], header
         verdicts = english.page.locator("table.totals tbody .verdict").all_inner_texts()
         assert verdicts == ["Passed", "Not passed", "Passed"], verdicts  # n2: 1 yes of 6; n1, n3 ≥ 4 of 6
         # 未按 per nominee: seat 2 cast a ballot leaving n2 and n3 blank, so 6 present and 6 ballots
@@ -271,6 +279,8 @@ def test_hold_resume_checkin_control_and_english_screen(server, screens, browser
         assert big.page.locator("table.totals tbody td.blank").all_inner_texts() == ["0", "1", "1"]
         assert "未作选择" in big.text("#blank-note")
         english.shot("bigscreen-result-en.png")
+        assert_no_axe_violations(english.page, "English big screen, v2 result with the 未按 note")
+        assert_no_axe_violations(big.page, "big screen, v2 result with the 未按 note")
         assert not console.errors and not big.errors and not english.errors, (console.errors, big.errors, english.errors)
     finally:
         english.context.close()

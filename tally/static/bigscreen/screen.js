@@ -9,6 +9,7 @@ const WORDS = {
     invalid: "出席人数未达法定人数，表决无效", not_voted: "未按", verdict: "结果", pass: "通过", fail: "未通过",
     blank_note: (kind) => `＊未按：出席人数减去对该${kind === "evaluation" ? "测评对象" : "被任命人"}的各项票数之和，含未按表决器和对其未作选择的代表`,
     subject: "测评对象", grade: "测评等次", votes: (n) => `${n} 票`,
+    item: (kind) => (kind === "appointment" ? "被任命人" : "表决事项"),
     unfilled: (n, selection) => `尚缺 ${n} ${selection ? "项" : "名"}，需另行表决`,
     selection: { elected: "入选", not_elected: "未入选", tied: "并列", below_threshold: "未过半数" },
     election: { elected: "当选", not_elected: "未当选", tied: "并列", below_threshold: "未过半数" },
@@ -20,6 +21,7 @@ const WORDS = {
     disconnected: "Disconnected", invalid: "Quorum not met: the vote is void", not_voted: "Not voted",
     blank_note: (kind) => `* Not voted: members present minus the votes on that ${kind === "evaluation" ? "subject" : "nominee"}, counting those who did not vote and those who left it blank`,
     verdict: "Result", pass: "Passed", fail: "Not passed", subject: "Subject", grade: "Grade",
+    item: (kind) => (kind === "appointment" ? "Nominee" : "Motion"),
     votes: (n) => `${n} ${n === 1 ? "vote" : "votes"}`,
     unfilled: (n, selection) => `${n} ${selection ? (n === 1 ? "place" : "places") : (n === 1 ? "seat" : "seats")} unfilled: a further vote is needed`,
     selection: { elected: "Selected", not_elected: "Not selected", tied: "Tied", below_threshold: "Below half" },
@@ -117,7 +119,7 @@ function renderResult(def, result) {
   if (Array.isArray(outcome.items) && outcome.items.some((i) => "passed" in i)) {
     const contests = def.contests;
     const options = contests[0].options;
-    const head = h("tr", {}, h("th", {}, ""), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, notVotedHead), h("th", {}, W.verdict));
+    const head = h("tr", {}, h("th", {}, W.item(def.kind)), options.map((o) => h("th", {}, text(o, "label"))), h("th", {}, notVotedHead), h("th", {}, W.verdict));
     const rows = outcome.items.map((item) => {
       const contest = contests.find((c) => c.id === item.contest);
       return h("tr", { "data-contest": item.contest },
