@@ -101,6 +101,8 @@ class CheckResult:
     checked: int = 0
     failures: int = 0
     first_failure: Failure | None = None
+    ran: bool = True
+    """False when the verification stopped before this check (see :meth:`_Auditor._bound_counts`)."""
 
     @property
     def ok(self) -> bool:
@@ -132,6 +134,9 @@ class Report:
     def format(self) -> str:
         lines = [f"Piaojue record verification (piaojue/1): meeting {self.meeting_id}, {self.entries} log entries"]
         for check in self.checks.values():
+            if not check.ran:
+                lines.append(f"  [----] {check.name:<15} not run   {check.description}")
+                continue
             mark = "PASS" if check.ok else "FAIL"
             line = f"  [{mark}] {check.name:<15} {check.checked:>7} checked  {check.description}"
             if not check.ok:
@@ -200,6 +205,10 @@ class _Auditor:
             "share": self._share,
             "result": self._result,
         }
+        if not self._bound_counts():
+            for name, check in self.checks.items():
+                check.ran = name == "tallies"
+            return self.report
         fmt = self.checks["record_format"]
         for index, (line, entry) in enumerate(zip(self.record.lines, self.record.entries)):
             self.tree.append(leaf_hash(line))
@@ -234,6 +243,33 @@ class _Auditor:
                 {"vote_id": vote.definition.vote_id, "state": vote.state, "counted": len(vote.counted)}
             )
         return self.report
+
+    def _bound_counts(self) -> bool:
+        """SPEC §8.1 "Counts are bounded before any work": before anything else, every published
+        count must lie in ``0..counted``, and ``counted`` within the ballot entries logged for the
+        vote before its result. This pass reads only the parsed entries, so a forged count is
+        rejected at once (the full replay below checks every count again, exactly); on a
+        failure the verification stops here and the other checks are reported as not run."""
+        check = self.checks["tallies"]
+        logged: dict[str, int] = {}
+        for index, entry in enumerate(self.record.entries):
+            if not isinstance(entry, dict):
+                continue
+            vote_id = entry.get("vote_id")
+            if entry.get("type") == "ballot" and isinstance(vote_id, str):
+                logged[vote_id] = logged.get(vote_id, 0) + 1
+            if entry.get("type") != "result" or not isinstance(vote_id, str):
+                continue
+            counted, tallies = entry.get("counted"), entry.get("tallies")
+            if not _is_count(counted) or counted > logged.get(vote_id, 0):
+                check.fail(index, f"counted = {counted!r} is not within the {logged.get(vote_id, 0)} ballots logged")
+                continue
+            for i, item in enumerate(tallies if isinstance(tallies, list) else []):
+                count = item.get("count") if isinstance(item, dict) else None
+                if not _is_count(count) or count > counted:
+                    check.fail(index, f"tallies[{i}]: count {count!r} is not within 0..counted = {counted}")
+                    break
+        return check.ok
 
     # ------------------------------------------------------------ tree heads
 
