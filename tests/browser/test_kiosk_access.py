@@ -179,9 +179,9 @@ def test_pairing_and_check_in_screens(server, seats):
     s.page.get_by_label("凭证代码").fill("ABCDE-0BCDE-ABCDE-ABCDE")
     press(s, "#btn-checkin", "Space")
     wait_until(lambda: s.page.locator("#checkin-error").inner_text())
-    audit(s, "check-in with an error", shots="02-checkin")
+    audit(s, "check-in with an error")
     s.check_in()
-    audit(s, "waiting", shots="03-waiting")
+    audit(s, "waiting")
     for key in "KV":
         seats[key].pair_by_url()
         seats[key].check_in()
@@ -200,7 +200,7 @@ def test_resolution_by_switch_and_keyboard(server, seats):
     press(s, "#opt-motion-yes", "Space")
     press(s, "#btn-next", "Space")
     s.wait_screen("review")
-    audit(s, "review", shots="09-review")
+    audit(s, "review")
     press(s, "#btn-challenge", "Space")
     s.wait_screen("challenge", timeout=30_000)
     s.page.locator("#spoiled-status").wait_for()
@@ -232,7 +232,7 @@ def test_resolution_by_switch_and_keyboard(server, seats):
     got = close_and_tally(server, "v1")
     assert got == {("motion", "yes"): 1, ("motion", "no"): 1, ("motion", "abstain"): 0}
     s.wait_screen("results")
-    audit(s, "results", shots="14-results")
+    audit(s, "results")
     for tablet in (s, k, v):
         tablet.wait_screen("results")
         tablet.button("返回").click()
@@ -242,7 +242,7 @@ def test_resolution_by_switch_and_keyboard(server, seats):
 def test_appointment_by_switch_and_keyboard(server, seats):
     s, k, v = seats["S"], seats["K"], seats["V"]
     open_vote(server, "v2", [s, k, v])
-    audit(s, "ballot: appointment", shots="05-appointment")
+    audit(s, "ballot: appointment")
     vote_with_keys(s, "v2", [("n1", "yes"), ("n3", "no")], "Space")
     vote_with_keys(k, "v2", [("n2", "abstain")], "Enter")
     # V is still on the ballot when the vote closes: 表决已结束.
@@ -290,7 +290,7 @@ def test_selection_by_switch_and_keyboard(server, seats):
 def test_election_by_switch_and_keyboard(server, seats):
     s, k = seats["S"], seats["K"]
     open_vote(server, "v4", [s, k, seats["V"]])
-    audit(s, "ballot: election", shots="07-election")
+    audit(s, "ballot: election")
     vote_with_keys(s, "v4", [("candidates", "c2")], "Space")
     vote_with_keys(k, "v4", [("candidates", "c1"), ("candidates", "c3")], "Enter")
     got = close_and_tally(server, "v4")
@@ -304,7 +304,7 @@ def test_evaluation_by_switch_and_keyboard(server, seats):
     s, k = seats["S"], seats["K"]
     departments = [d["id"] for d in demo_data.DEPARTMENTS]
     open_vote(server, "v5", [s, k, seats["V"]])
-    audit(s, "ballot: evaluation", shots="08-evaluation")
+    audit(s, "ballot: evaluation")
     vote_with_keys(s, "v5", [(d, "satisfied") for d in departments], "Space")
     vote_with_keys(k, "v5", [(d, "unsatisfied") for d in departments], "Enter")
     got = close_and_tally(server, "v5")
@@ -355,7 +355,7 @@ def test_settings_panel_and_reset_for_the_next_deputy(server, browser, seats):
     assert html() == ["4", "high", "en"]
     assert s.page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == 40  # 2× the default 20 px
     assert s.page.get_attribute("#set-size-4", "aria-pressed") == "true"
-    audit(s, "settings panel open, largest text, high contrast, English", shots="17-settings")
+    audit(s, "settings panel open, largest text, high contrast, English")
     set_display(s, 4, "high")
     s.shot("17-settings-largest-high-contrast.png")
 
