@@ -97,6 +97,7 @@ def test_console_and_big_screen_live(server, screens):
     big.wait_text("#meeting-title", "人民代表大会")  # the demo meeting's title, from the public API
     assert big.text("#members") == "6" and big.text("#present") == "0"
     assert console.text("#present") == "0" and console.page.locator("#quorum.bad").count() == 1
+    assert console.text("h1 .badge") == "未开始"  # sealed, no vote opened yet: not "已封存" (#13)
     console.page.wait_for_function("document.querySelectorAll('#seatmap .seat').length === 6")
 
     # 实到 changes on both without a reload
@@ -117,6 +118,7 @@ def test_console_and_big_screen_live(server, screens):
     big.page.wait_for_function("() => /^[45]:\\d\\d$/.test(document.getElementById('countdown').textContent)")
     console.wait_text("#countdown", "4:5")
     assert console.page.locator("tr[data-vote=v1]").get_attribute("data-state") == "open"
+    assert console.text("h1 .badge") == "表决中"  # the meeting's badge follows (it said 未开始 at load)
 
     # ballots through the API: turnout moves on both, the seat map marks who voted (never how)
     for person, choice in zip(server.people[:4], ["yes", "yes", "yes", "no"]):
@@ -154,6 +156,7 @@ def test_console_and_big_screen_live(server, screens):
     cells = big.page.locator("table.totals tbody tr").first.locator("td").all_inner_texts()
     assert cells[1:5] == ["4", "1", "0", "0"]  # 赞成 反对 弃权 未按: 4 of 6 members is more than half
     console.page.wait_for_function("document.querySelector('tr[data-vote=v1]').dataset.state === 'published'")
+    assert console.text("h1 .badge") == "会议进行中"
     big.shot("bigscreen-result.png")
     assert_no_axe_violations(big.page, "big screen, v1 result")
     assert_no_axe_violations(console.page, "console, v1 published")

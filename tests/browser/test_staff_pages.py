@@ -16,7 +16,7 @@ import pytest
 
 from ballot.simulate import plausible_choices
 from browser.axe import assert_no_axe_violations
-from browser.conftest import MEETING
+from browser.conftest import MEETING, SCREENS
 from browser.test_live_screens import PASSWORD, cast
 from tally import context, demo, lifecycle, setup
 from tally.web import auth as web_auth
@@ -97,8 +97,9 @@ class Visitor:
         self.page.wait_for_selector("html[lang=en]")
 
     def check(self, path: str | None, what: str, *, ready: str | None = None, vertical: bool = False,
-              english: bool = False) -> None:
-        """Open ``path`` (None: stay on the page as it is now) and check it."""
+              english: bool = False, shot: str | None = None) -> None:
+        """Open ``path`` (None: stay on the page as it is now) and check it; ``shot`` saves a
+        full-page screenshot under that name (docs/screens/ with PIAOJUE_UPDATE_SCREENS=1)."""
         if path is not None:
             self.page.goto(path)
         if ready:
@@ -114,6 +115,10 @@ class Visitor:
             unmarked = self.page.evaluate(UNMARKED_CHINESE)
             assert not unmarked, f"Chinese text without lang=zh on {where}: {unmarked}"
         assert not self.errors, (where, self.errors)
+        if shot:
+            (SCREENS / shot).parent.mkdir(parents=True, exist_ok=True)
+            self.page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+            self.page.screenshot(path=str(SCREENS / shot), full_page=True)
 
     def close(self) -> None:
         self.context.close()
@@ -149,42 +154,68 @@ def session(server):
 
 STAFF_PAGES = {
     "clerk1": [
-        ("/staff/", "home"),
-        ("/staff/meetings/new", "new meeting form"),
-        (f"/staff/meetings/{SETUP_MEETING}/setup", "setup overview (being set up)"),
-        (f"/staff/meetings/{SETUP_MEETING}/setup/roster", "roster upload"),
-        (f"/staff/meetings/{SETUP_MEETING}/setup/credentials", "credentials"),
-        (f"/staff/meetings/{SETUP_MEETING}/setup/votes", "votes"),
-        *[(f"/staff/meetings/{SETUP_MEETING}/setup/votes/new/{kind}", f"new vote form: {kind}")
+        ("/staff/", "home", "staff/02-home.png"),
+        ("/staff/meetings/new", "new meeting form", "staff/03-new-meeting.png"),
+        (f"/staff/meetings/{SETUP_MEETING}/setup", "setup overview (being set up)", "staff/04-overview.png"),
+        (f"/staff/meetings/{SETUP_MEETING}/setup/roster", "roster upload", None),
+        (f"/staff/meetings/{SETUP_MEETING}/setup/credentials", "credentials", "staff/07-credentials.png"),
+        (f"/staff/meetings/{SETUP_MEETING}/setup/votes", "votes", None),
+        *[(f"/staff/meetings/{SETUP_MEETING}/setup/votes/new/{kind}", f"new vote form: {kind}",
+           "staff/08-vote-selection.png" if kind == "selection" else None)
           for kind in ("resolution", "appointment", "selection", "election", "evaluation")],
-        (f"/staff/meetings/{SETUP_MEETING}/setup/ceremony", "key ceremony (waiting)"),
-        (f"/staff/meetings/{SETUP_MEETING}/setup/pairings", "pairing codes form"),
-        (f"/staff/meetings/{MEETING}/setup", "setup overview (sealed)"),
-        (f"/staff/meetings/{MEETING}/setup/roster", "roster (sealed)"),
-        (f"/staff/meetings/{MEETING}/setup/votes", "votes (sealed)"),
-        (f"/staff/meetings/{MEETING}/setup/ceremony", "key ceremony (sealed)"),
-        (f"/staff/meetings/{MEETING}/results", "results index"),
-        *[(f"/staff/meetings/{MEETING}/results/{v}", f"result {v}") for v in ("v1", "v2", "v3", "v5")],
-        (f"/staff/meetings/{MEETING}/results/v4", "result not yet published"),
-        ("/staff/meetings/nonexistent/setup", "error page (404)"),
+        (f"/staff/meetings/{SETUP_MEETING}/setup/ceremony", "key ceremony (waiting)", None),
+        (f"/staff/meetings/{SETUP_MEETING}/setup/pairings", "pairing codes form", None),
+        (f"/staff/meetings/{MEETING}/setup", "setup overview (sealed)", None),
+        (f"/staff/meetings/{MEETING}/setup/roster", "roster (sealed)", None),
+        (f"/staff/meetings/{MEETING}/setup/votes", "votes (sealed)", None),
+        (f"/staff/meetings/{MEETING}/setup/ceremony", "key ceremony (sealed)", "staff/10-ceremony.png"),
+        (f"/staff/meetings/{MEETING}/results", "results index", None),
+        *[(f"/staff/meetings/{MEETING}/results/{v}", f"result {v}",
+           f"staff/12-results-{v}.png" if v in ("v1", "v3") else None) for v in ("v1", "v2", "v3", "v5")],
+        (f"/staff/meetings/{MEETING}/results/v4", "result not yet published", None),
+        ("/staff/meetings/nonexistent/setup", "error page (404)", None),
     ],
     "auditor1": [
-        (f"/staff/meetings/{MEETING}/audit", "audit trail"),
-        ("/staff/audit/accounts", "account events"),
-        (f"/staff/meetings/{MEETING}/console", "error page (403)"),
+        (f"/staff/meetings/{MEETING}/audit", "audit trail", "staff/14-audit.png"),
+        ("/staff/audit/accounts", "account events", None),
+        (f"/staff/meetings/{MEETING}/console", "error page (403)", None),
     ],
 }
+ROSTER_ERRORS = "座位号,姓名,代表团\n001,王建国,城东区代表团\n001,李秀英,城西区代表团\n003,,高新区代表团\n"
+ROSTER = "座位号,姓名,代表团\n" + "".join(f"{i:03d},{name},{group}\n" for i, (name, group) in enumerate(
+    [("王建国", "城东区代表团"), ("李秀英", "城西区代表团"), ("张志强", "高新区代表团"), ("刘海燕", "南湖县代表团"),
+     ("陈国平", "北山县代表团"), ("赵明华", "解放军代表团")], start=1))
+
+
+def check_forms(visitor: Visitor, english: bool, tmp_path) -> None:
+    """The pages behind the clerk's forms: a roster preview with row errors and a clean one, and
+    the printable pairing codes."""
+    shots = not english
+    roster = f"/staff/meetings/{SETUP_MEETING}/setup/roster"
+    for name, text, expect, shot in (("errors.csv", ROSTER_ERRORS, ".row-error", "staff/05-roster-errors.png"),
+                                     ("roster.csv", ROSTER, "form[action$='/roster/confirm']", "staff/06-roster-preview.png")):
+        visitor.page.goto(roster)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        visitor.page.set_input_files("input[type=file]", str(tmp_path / name))
+        visitor.page.locator("form:has(input[type=file]) button[type=submit]").click()
+        visitor.page.wait_for_selector(expect)
+        visitor.check(None, f"roster preview {name}", english=english, shot=shot if shots else None)
+    visitor.page.goto(f"/staff/meetings/{MEETING}/setup/pairings")
+    visitor.page.locator("form:has(textarea) button[type=submit]").click()
+    visitor.page.wait_for_selector(".pairing-card")
+    visitor.check(None, "pairing codes", english=english, shot="staff/11-pairing-codes.png" if shots else None)
 
 
 @pytest.mark.parametrize("english", [False, True], ids=["zh", "en"])
-def test_staff_pages_axe_overflow_and_language(session, browser, english):
+def test_staff_pages_axe_overflow_and_language(session, browser, english, tmp_path):
     anonymous = Visitor(browser, session)
     try:
         if english:
             anonymous.page.goto("/staff/login")
             anonymous.page.locator("button[name=lang][value=en]").click()
             anonymous.page.wait_for_selector("html[lang=en]")
-        anonymous.check("/staff/login", "sign-in page", english=english)
+        anonymous.check("/staff/login", "sign-in page", english=english,
+                        shot=None if english else "staff/01-login.png")
     finally:
         anonymous.close()
     for username, pages in STAFF_PAGES.items():
@@ -193,8 +224,10 @@ def test_staff_pages_axe_overflow_and_language(session, browser, english):
             visitor.sign_in(username)
             if english:
                 visitor.english()
-            for path, what in pages:
-                visitor.check(path, what, english=english)
+            for path, what, shot in pages:
+                visitor.check(path, what, english=english, shot=None if english else shot)
+            if username == "clerk1":
+                check_forms(visitor, english, tmp_path)
         finally:
             visitor.close()
 
@@ -235,7 +268,7 @@ def test_big_screen_and_demo_control_axe_and_overflow(session, browser):
             big.close()
     control = Visitor(browser, session)
     try:
-        control.check(f"/demo/{MEETING}", "demo control")
+        control.check(f"/demo/{MEETING}", "demo control", shot="demo-control.png")
         cells = control.page.locator("th, td.kind, td.state, td.actions button").all()
         assert len(cells) > 20
         wrapped = [cell.inner_text() for cell in cells if cell.evaluate(LINES) != 1]

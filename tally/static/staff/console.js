@@ -54,6 +54,15 @@ function renderAgenda() {
     row.querySelector(".resume-vote").hidden = v.state !== "open" || !v.held;
     row.querySelector(".results-link").hidden = v.state !== "published";
   });
+  // The meeting's badge follows the votes (the same rule as tally.web.labels.meeting_phase).
+  const badge = document.querySelector("h1 .badge[class*='phase-']");
+  const states = [...state.votes.values()].map((v) => v.state);
+  if (badge && states.length) {
+    const phase = states.includes("open") ? "voting" : states.every((s) => s === "pending") ? "ready"
+      : states.every((s) => s === "published") ? "finished" : "in_session";
+    badge.className = `badge phase-${phase}`;
+    badge.textContent = T.phases[phase];
+  }
 }
 
 function renderCurrent() {
