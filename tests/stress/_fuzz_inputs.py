@@ -1095,12 +1095,13 @@ def ineligible_credential(world: World) -> SearchStrategy[Req]:
         ballot = world.ballot(world.m1, vote_id, key, draw(choices_for(world.definition(world.m1, vote_id))))
         if what == "spoiled":
             body = {k: v for k, v in ballot.spoiled_entry().items() if k != "type"}
-            # A spoiled ballot needs a registered credential; revoked counts as unknown there.
+            # A spoiled ballot needs an active credential: a revoked card gets revoked_credential,
+            # as its ballots do (SPEC §8.1: the credential is active, fixed at the vote's open).
             return Req(
                 "POST",
                 SPOILED.format("m1", vote_id),
                 body=body,
-                expect=codes("unknown_credential"),
+                expect=expect,
                 variant=f"spoiled/{who}",
             )
         return Req(
