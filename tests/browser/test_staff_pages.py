@@ -32,7 +32,10 @@ OVERFLOW = """(checkVertical) => {
   const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
   const problems = [];
   if (document.documentElement.scrollWidth > vw) problems.push(`page: ${document.documentElement.scrollWidth} px wide in ${vw}`);
-  const name = (el) => `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : ""} "${(el.textContent || "").trim().slice(0, 30)}"`;
+  const name = (el) => {
+    const classes = typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+    return `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}${classes} "${(el.textContent || "").trim().slice(0, 30)}"`;
+  };
   for (const el of document.body.querySelectorAll("*")) {
     if (!el.getClientRects().length) continue;
     const style = getComputedStyle(el);
@@ -129,8 +132,8 @@ def session(server):
     """Accounts of every role; m1 with v1, v2, v3 and v5 published and v4 open; m2 being set up."""
     server.app.config["STAFF_ARGON2"] = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
     with server.app.app_context():
-        for role in ("clerk", "presidium", "auditor"):
-            web_auth.create_user(f"{role}1", role, PASSWORD, actor="test", display_name={"clerk": "会务组", "presidium": "主席团", "auditor": "审计员"}[role])
+        for role, display_name in (("clerk", "会务组"), ("presidium", "主席团"), ("auditor", "审计员")):
+            web_auth.create_user(f"{role}1", role, PASSWORD, actor="test", display_name=display_name)
         setup.create_meeting(SETUP_MEETING, "某县第十九届人民代表大会第五次会议", "某县人民代表大会", 120, "two_thirds",
                              ["赵一", "钱二", "孙三"], 2, actor="test")
     for person in server.people[:5]:
