@@ -1,4 +1,4 @@
-"""A dishonest tally service, for tamper tests: it holds the log key and the trustees' help.
+"""A dishonest tally service, for tamper tests and the conformance vectors: it holds the log key and the trustees' help.
 
 :func:`retally` takes a meeting log that someone has edited (ballots added, removed, moved or
 replayed; credentials added; ``present`` changed) and does what a service that controls the log
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballot.ballot import ballot_hash
 from ballot.elgamal import Ciphertext, sum_ciphertexts
+from ballot.errors import PiaojueError
 from ballot.group import Point
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
@@ -35,7 +36,7 @@ def public_hex(key: Ed25519PrivateKey) -> str:
 
 def _ciphertexts(ballot: dict[str, Any]) -> list[Ciphertext]:
     return [
-        Ciphertext(Point.from_hex(sel["alpha"]), Point.from_hex(sel["beta"]))
+        Ciphertext(Point.from_hex(sel["alpha"].lower()), Point.from_hex(sel["beta"].lower()))
         for contest in ballot["contests"]
         for sel in contest["selections"]
     ]
@@ -52,6 +53,7 @@ def retally(sim: SimulationResult, entries: list[dict[str, Any]]) -> list[dict[s
     counted: dict[str, dict[str, list[Ciphertext]]] = {}
     logged: dict[str, int] = {}
     present: dict[str, int] = {}
+    closed: set[str] = set()
     for entry in copy.deepcopy(entries):
         kind, vote_id = entry["type"], entry.get("vote_id")
         if kind == "credentials":
@@ -59,12 +61,17 @@ def retally(sim: SimulationResult, entries: list[dict[str, Any]]) -> list[dict[s
             revoked.update(entry["revoke"])
         elif kind == "open":
             counted[vote_id], logged[vote_id], present[vote_id] = {}, 0, entry["present"]
-        elif kind == "ballot" and vote_id in counted:
+        elif kind == "ballot" and vote_id in counted and vote_id not in closed:
             logged[vote_id] += 1
             if entry["credential"] in registered and entry["credential"] not in revoked:
-                counted[vote_id][entry["credential"]] = _ciphertexts(entry)  # the last one counts
+                try:
+                    counted[vote_id][entry["credential"]] = _ciphertexts(entry)  # the last one counts
+                except PiaojueError:
+                    pass  # points that do not decode cannot be added up: not counted
         elif kind == "close":
-            entry["ballots"] = logged[vote_id]
+            if vote_id in logged and vote_id not in closed:
+                entry["ballots"] = logged[vote_id]
+                closed.add(vote_id)
         elif kind == "share":
             continue  # written afresh with the result
         elif kind == "result":

@@ -1,0 +1,1 @@
+"""Conformance vectors for piaojue/1 record verifiers (see conformance/README.md)."""
