@@ -272,3 +272,26 @@ def small_multiple(n: int) -> Point:
     if n < 0:
         raise InvalidScalar(f"expected a non-negative integer, got {n}")
     return Point.base_mul(Scalar.reduce(n))
+
+
+def is_point_encoding(data: bytes) -> bool:
+    """Is ``data`` the canonical 32-byte encoding of a ristretto255 element (SPEC §1 rule 2; the
+    identity, 32 zero bytes, counts)? The test that the name encoding of protocol §12.3 rule 5
+    tries counter by counter."""
+    if not isinstance(data, (bytes, bytearray)) or len(data) != POINT_BYTES:
+        return False
+    data = bytes(data)
+    if data == _IDENTITY_BYTES:
+        return True
+    return not data[31] & 0x80 and _sodium.crypto_core_ristretto255_is_valid_point(data) == 1
+
+
+def hash_to_point(digest: bytes) -> Point:
+    """RFC 9496 §4.3.4's one-way map of 64 uniform bytes to a point: libsodium's
+    ``crypto_core_ristretto255_from_hash``. Nobody knows the discrete logarithm of the result, so
+    it gives the independent generators of the proof of shuffle (protocol §12.5 rule 2)."""
+    if not isinstance(digest, (bytes, bytearray)) or len(digest) != 64:
+        raise InvalidPoint("hash_to_point takes exactly 64 bytes")
+    out = ctypes.create_string_buffer(POINT_BYTES)
+    _sodium.crypto_core_ristretto255_from_hash(out, bytes(digest))
+    return Point._trusted(out.raw)
