@@ -123,6 +123,8 @@ class Report:
     meeting_id: str | None = None
     skipped_types: dict[str, int] = field(default_factory=dict)
     votes: list[dict[str, Any]] = field(default_factory=list)
+    """Per vote: ``vote_id``, ``state``, ``counted`` and ``counted_hashes`` (hex ballot hashes
+    of the ballots counted, §5), in the order the votes were defined."""
 
     @property
     def ok(self) -> bool:
@@ -240,7 +242,12 @@ class _Auditor:
         self._check_sths()
         for vote in self.votes.values():
             self.report.votes.append(
-                {"vote_id": vote.definition.vote_id, "state": vote.state, "counted": len(vote.counted)}
+                {
+                    "vote_id": vote.definition.vote_id,
+                    "state": vote.state,
+                    "counted": len(vote.counted),
+                    "counted_hashes": sorted(ballot.hash.hex() for ballot in vote.counted.values()),
+                }
             )
         return self.report
 

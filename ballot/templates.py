@@ -7,6 +7,7 @@ an entry that :func:`ballot.vote.parse_vote` accepts.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 from ballot.vote import parse_vote
@@ -47,7 +48,7 @@ def resolution(
     vote_id: str, title: str, *, threshold: str = "half", base: str = "members", recast: bool = False
 ) -> dict[str, Any]:
     """议案表决: one contest, exactly one of 赞成/反对/弃权; passes on the ``yes`` count."""
-    contests = [{"id": "motion", "title": title, "min": 1, "max": 1, "options": list(_YES_NO_ABSTAIN)}]
+    contests = [{"id": "motion", "title": title, "min": 1, "max": 1, "options": copy.deepcopy(_YES_NO_ABSTAIN)}]
     rule = {"name": "majority", "yes": YES, "threshold": threshold, "base": base}
     return _entry(vote_id, "resolution", title, contests, rule, recast)
 
@@ -70,7 +71,7 @@ def appointment(
             **{k: v for k, v in nominee.items() if k not in ("id", "name")},
             "min": 0,
             "max": 1,
-            "options": list(_YES_NO_ABSTAIN),
+            "options": copy.deepcopy(_YES_NO_ABSTAIN),
         }
         for nominee in nominees
     ]
@@ -144,7 +145,7 @@ def evaluation(
             **{k: v for k, v in item.items() if k not in ("id", "name")},
             "min": 1,
             "max": 1,
-            "options": list(_LEVELS),
+            "options": copy.deepcopy(_LEVELS),
         }
         for item in items
     ]

@@ -36,19 +36,18 @@ line unchanged.
 
 from __future__ import annotations
 
-import ctypes
 import secrets
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import pysodium
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from ballot.group import ed25519_key_has_prime_order
 from ballot.vote import IDENTIFIER
 from keys.errors import CredentialError
 
@@ -175,73 +174,20 @@ def public_key_hex(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 # Check-in (SPEC §11)
 
 
-_sodium = pysodium.sodium
-_P = 2**255 - 19
-_D = -121665 * pow(121666, -1, _P) % _P
-_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
-_ORDER = 2**252 + 27742317777372353535851937790883648493  # ℓ
-
-
-def _decode_ed25519(encoding: bytes) -> tuple[int, int] | None:
-    """The affine point ``(x, y)`` of a canonical RFC 8032 §5.1.3 encoding, or None: ``y ≥ p``,
-    no square root, or ``x = 0`` with the sign bit set are all refused."""
-    y = int.from_bytes(encoding, "little") & ((1 << 255) - 1)
-    sign = encoding[31] >> 7
-    if y >= _P:
-        return None
-    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
-    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
-    if v * x * x % _P == (-u) % _P:
-        x = x * _SQRT_M1 % _P
-    if v * x * x % _P != u:
-        return None
-    if x == 0 and sign:
-        return None
-    if x & 1 != sign:
-        x = _P - x
-    return x, y
-
-
-_L_MINUS_1 = (_ORDER - 1).to_bytes(32, "little")
-
-
-def _has_prime_order(encoding: bytes, x: int) -> bool:
-    """Whether ``ℓ·P`` is the identity, for a decoded point ``P ≠`` identity: exactly when
-    ``(ℓ − 1)·P = −P``. libsodium computes ``(ℓ − 1)·P`` (a full scalar multiplication, no
-    clamping); it refuses small-order inputs (returns −1), which have no prime order either.
-    ``−P`` is ``P`` with the sign of ``x`` flipped (``x ≠ 0`` for every point not of small order)."""
-    if x == 0:
-        return False  # the points of order 1, 2 and 4 with x = 0
-    out = ctypes.create_string_buffer(32)
-    if _sodium.crypto_scalarmult_ed25519_noclamp(out, _L_MINUS_1, encoding) != 0:
-        return False
-    negated = encoding[:31] + bytes([encoding[31] ^ 0x80])
-    return out.raw == negated
-
-
 def check_public_key(public_key: bytes) -> bytes:
     """Return ``public_key`` if it may be a credential (or a log key): SPEC §8.1 (revision 2),
     the canonical encoding of an Ed25519 point ``P`` of prime order, ``ℓ·P`` the identity and
     ``P`` not. Else raise CredentialError. Every key derived by :func:`derive_private_key`
-    passes.
-
-    Under a small-order key (the identity or an 8-torsion point) signatures verify for many
-    messages without any private key. libsodium's ``crypto_core_ed25519_is_valid_point`` is not
-    this check: SPEC §8.1 says it also admits the points of order 2ℓ (a prime-order point plus
-    the point of order 2; the Debian libsodium 1.0.18 here refuses them, but a verifier must not
-    depend on a build). So the rule is computed here exactly: RFC 8032 decoding with its
-    canonical checks, ``P`` not the identity, and ``(ℓ − 1)·P = −P`` (tests cross-check it
-    against a pure-Python ``ℓ·P``)."""
+    passes. Under a small-order key (the identity or an 8-torsion point) signatures verify for
+    many messages without any private key. The rule is the record verifier's own
+    (:func:`ballot.group.ed25519_key_has_prime_order`), so what registration accepts is exactly
+    what the verifier accepts."""
     if not isinstance(public_key, bytes) or len(public_key) != 32:
         raise CredentialError("Ed25519 公钥必须是 32 字节", where="public_key")
-    point = _decode_ed25519(public_key)
-    if point is None:
-        raise CredentialError("不是有效的 Ed25519 公钥（小阶点或非规范编码）", where="public_key")
-    if point == (0, 1):
-        raise CredentialError("不是有效的 Ed25519 公钥（小阶点或非规范编码：单位元）", where="public_key")
-    if not _has_prime_order(public_key, point[0]):
-        raise CredentialError("不是有效的 Ed25519 公钥（小阶点或非规范编码：不在素数阶子群中，ℓ·P 不是单位元）",
-                              where="public_key")
+    if not ed25519_key_has_prime_order(public_key):
+        raise CredentialError(
+            "不是有效的 Ed25519 公钥（小阶点或非规范编码：ℓ·P 必须是单位元且 P 不是）", where="public_key"
+        )
     return public_key
 
 

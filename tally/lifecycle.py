@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import re
-
 from sqlalchemy import func, select
 
+from ballot.clock import format_log_time, parse_log_time
 from ballot.hashing import parse_json
 from tally import live, logstore
 from tally.audit_trail import record_event
@@ -32,8 +31,6 @@ from tally.errors import APIError, conflict, not_found
 from tally.models import Credential, LogEntry, Vote
 
 MAX_DURATION = 24 * 3600
-LOG_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
-"""SPEC §8.1: the one form of an ``at`` time (ASCII digits, ``Z``)."""
 
 
 def _clock() -> datetime:
@@ -42,21 +39,12 @@ def _clock() -> datetime:
 
 
 def log_time(not_before: str | None = None) -> str:
-    """Now as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (SPEC §7, §8.1), UTC, never earlier than
-    ``not_before`` (an ``at`` this service wrote): a clock that went back gives that time."""
-    now = _clock().astimezone(timezone.utc)
-    at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-    if not_before is not None and _parse_time(at) < _parse_time(not_before):
+    """Now as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (SPEC §7, §8.1), never earlier than ``not_before``
+    (an ``at`` this service wrote): a clock that went back gives that time."""
+    at = format_log_time(_clock())
+    if not_before is not None and parse_log_time(at) < parse_log_time(not_before):
         at = not_before
-    if LOG_TIME.fullmatch(at) is None:  # pragma: no cover - strftime of a UTC datetime
-        raise RuntimeError(f"not a SPEC §8.1 time: {at!r}")
     return at
-
-
-def _parse_time(at: str) -> datetime:
-    whole, _, fraction = at[:-1].partition(".")
-    return datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(
-        microsecond=int((fraction or "0").ljust(9, "0")[:6]), tzinfo=timezone.utc)
 
 
 def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: int | None = None) -> Vote:

@@ -1,25 +1,41 @@
 """SPEC §8.1 (revision 2): a credential or log key is the canonical encoding of an Ed25519 point
 ``P`` of prime order (``ℓ·P`` the identity, ``P`` not). ``keys.credentials.check_public_key``
-applies exactly that rule; libsodium's ``crypto_core_ed25519_is_valid_point`` alone also admits
-the points of order 2ℓ, which these tests build (a prime-order point plus the point of order 2)."""
+(which is ``ballot.group.ed25519_key_has_prime_order``) applies exactly that rule, checked here
+against an independent pure-Python RFC 8032 decoding and ``ℓ·P``. SPEC says libsodium's
+``crypto_core_ed25519_is_valid_point`` alone may admit the points of order 2ℓ, which these tests
+build (a prime-order point plus the point of order 2)."""
 
 from __future__ import annotations
 
 import pytest
 
-from keys.credentials import (
-    _P,
-    _decode_ed25519,
-    check_public_key,
-    derive_private_key,
-    new_code,
-    public_key_hex,
-)
+from keys.credentials import check_public_key, derive_private_key, new_code, public_key_hex
 from keys.errors import CredentialError
 
+_P = 2**255 - 19
 SQRT_M1 = pow(2, (_P - 1) // 4, _P)
 D = -121665 * pow(121666, -1, _P) % _P
 ORDER = 2**252 + 27742317777372353535851937790883648493
+
+
+def _decode_ed25519(encoding: bytes) -> tuple[int, int] | None:
+    """Reference: the affine point ``(x, y)`` of a canonical RFC 8032 §5.1.3 encoding, or None
+    (``y ≥ p``, no square root, or ``x = 0`` with the sign bit set)."""
+    y = int.from_bytes(encoding, "little") & ((1 << 255) - 1)
+    sign = encoding[31] >> 7
+    if y >= _P:
+        return None
+    u, v = (y * y - 1) % _P, (D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if v * x * x % _P == (-u) % _P:
+        x = x * SQRT_M1 % _P
+    if v * x * x % _P != u:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
 
 
 def _times_order_is_identity(x: int, y: int) -> bool:
@@ -95,7 +111,7 @@ def test_a_point_of_order_4l_is_refused():
 
 
 def test_the_identity_and_a_missing_square_root_are_refused():
-    with pytest.raises(CredentialError, match="单位元"):
+    with pytest.raises(CredentialError, match="小阶点"):
         check_public_key(_encode(0, 1))
     # y = 2: (y² − 1)/(d·y² + 1) is not a square mod p, so no point has it.
     assert _decode_ed25519(_encode(0, 2)) is None
@@ -103,9 +119,10 @@ def test_the_identity_and_a_missing_square_root_are_refused():
         check_public_key(_encode(0, 2))
 
 
-def test_the_service_and_the_verifier_apply_the_same_rule():
-    """What registration accepts (keys.credentials) is what the record verifier accepts
-    (ballot.group.ed25519_key_has_prime_order), on every kind of key."""
+def test_every_kind_of_key_against_the_reference():
+    """Registration (keys.credentials) and the record verifier (ballot.group) share one check;
+    here it is held against the pure-Python reference on keys of every kind: derived, plus a
+    point of order 2 or 4, small order, non-canonical, off the curve."""
     from ballot.group import ed25519_key_has_prime_order
     from tests.test_credentials import NON_CANONICAL, SMALL_ORDER
 
@@ -114,9 +131,11 @@ def test_the_service_and_the_verifier_apply_the_same_rule():
     candidates += [bytes.fromhex(k) for k in SMALL_ORDER + NON_CANONICAL]
     candidates += [_encode(0, 2), bytes(31) + b"\x80", bytes([0xFF] * 32)]
     for key in candidates:
+        point = _decode_ed25519(key)
+        expected = point is not None and point != (0, 1) and _times_order_is_identity(*point)
         try:
             check_public_key(key)
             accepted = True
         except CredentialError:
             accepted = False
-        assert accepted == ed25519_key_has_prime_order(key), key.hex()
+        assert accepted == expected == ed25519_key_has_prime_order(key), key.hex()

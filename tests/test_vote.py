@@ -95,3 +95,13 @@ def test_duplicate_contest_ids():
 def test_non_object(bad):
     with pytest.raises(VoteDefinitionError):
         parse_vote(bad)
+
+
+def test_templates_do_not_share_option_objects():
+    # Each vote entry owns its option objects: editing one vote's option leaves the next alone.
+    first = templates.resolution("v1", "甲")
+    first["contests"][0]["options"][0]["label"] = "changed"
+    assert templates.resolution("v2", "乙")["contests"][0]["options"][0]["label"] == "赞成"
+    evaluation = templates.evaluation("v3", "测评", [{"id": "d1", "name": "部门"}])
+    evaluation["contests"][0]["options"][0]["label"] = "changed"
+    assert templates.evaluation("v4", "测评", [{"id": "d1", "name": "部门"}])["contests"][0]["options"][0]["label"] == "满意"

@@ -308,10 +308,9 @@ def audit_codes(_kind: str) -> set[str]:
 
 def _counted_hashes(record: Record) -> dict[str, set[bytes]]:
     """The ballot hashes the verifier counts, per vote (its replay of §5)."""
-    auditor = audit._Auditor(record)
-    report = auditor.run()
+    report = audit.verify_record(record)
     assert report.ok, report.format()
-    return {vote_id: {b.hash for b in state.counted.values()} for vote_id, state in auditor.votes.items()}
+    return {vote["vote_id"]: {bytes.fromhex(h) for h in vote["counted_hashes"]} for vote in report.votes}
 
 
 def _signed_record(world: World, entries: list[dict[str, Any]]) -> Record:
@@ -334,15 +333,13 @@ def _judge(run: Run, log: list[dict[str, Any]], attempt: Attempt) -> bool:
     opened = next(e for e in kept if e["type"] == "open")
     ballots = sum(1 for e in kept if e["type"] == "ballot") + (1 if attempt.kind == "ballot" else 0)
     forged = kept + [entry, {"type": "close", "vote_id": run.vote_id, "at": opened["at"], "ballots": ballots}]
-    auditor = audit._Auditor(_signed_record(run.world, forged))
-    report = auditor.run()
+    report = audit.verify_record(_signed_record(run.world, forged))
     if not report.ok:
         return False
     if attempt.kind == "spoiled":
         return True
-    state = auditor.votes.get(run.vote_id)
-    return state is not None and any(b.hash == ballot_hash({k: v for k, v in entry.items() if k != "signature"})
-                                     for b in state.counted.values())
+    digest = ballot_hash({k: v for k, v in entry.items() if k != "signature"}).hex()
+    return any(vote["vote_id"] == run.vote_id and digest in vote["counted_hashes"] for vote in report.votes)
 
 
 def _export(world: World) -> Record:

@@ -16,7 +16,8 @@ import pytest
 
 from ballot.audit import verify_record
 from ballot.record import read_record
-from keys.credentials import _P, _decode_ed25519, derive_private_key, new_code, public_key_hex
+from keys.credentials import derive_private_key, new_code, public_key_hex
+from tests.test_public_key_order import _plus_torsion
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
 from service.conftest import log_size, staff_headers
@@ -346,11 +347,7 @@ def test_log_time_is_utc_with_z(monkeypatch):
 
 def _order_2l(key_hex: str) -> str:
     """A prime-order point plus the point of order 2: ``(x, y) + (0, −1) = (−x, −y)``."""
-    point = _decode_ed25519(bytes.fromhex(key_hex))
-    assert point is not None
-    x, y = point
-    x, y = -x % _P, -y % _P
-    return (y | ((x & 1) << 255)).to_bytes(32, "little").hex()
+    return _plus_torsion(bytes.fromhex(key_hex), 2).hex()
 
 
 def test_credentials_of_order_2l_are_refused(app, client, meeting):

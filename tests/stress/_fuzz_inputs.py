@@ -628,7 +628,9 @@ def identity(world: World) -> SearchStrategy[Req]:
                 "both_identity": ["alpha", "beta"],
             }[kind]:
                 selection[name] = IDENTITY_HEX
-            return ballot_req(base, resign(base.entry, base.deputy.key), INVALID_PROOF, kind)
+            # SPEC §8.1: α = the identity is a zero nonce, malformed before any proof is checked.
+            expect = INVALID_PROOF if kind == "beta_identity" else MALFORMED
+            return ballot_req(base, resign(base.entry, base.deputy.key), expect, kind)
         if kind == "ed25519_identity_ballot":
             vote_id = draw(st.sampled_from(["v3", V7]))
             definition = world.definition(world.m1, vote_id)
