@@ -25,10 +25,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.errors import BallotError, EncodingError, ProofError, wrong_fields
-from ballot.group import Point
+from ballot.group import Point, small_multiple
 from ballot.hashing import canonical_json, h256, hex_bytes
 from ballot.proofs import ScalarPair, parse_pairs, verify_range
-from ballot.vote import OptionRef, VoteDefinition
+from ballot.vote import Constraint, OptionRef, VoteDefinition
 
 CONTEXT_TAG = "piaojue/1/context"
 BALLOT_TAG = "piaojue/1/ballot"
@@ -41,6 +41,18 @@ _BALLOT_KEYS = {"type", "vote_id", "credential", "contests", "constraints", "sig
 _CONTEST_KEYS = {"id", "selections", "proof"}
 _SELECTION_KEYS = {"option", "alpha", "beta", "proof"}
 _CONSTRAINT_KEYS = {"id", "proof"}
+
+
+def constraint_combination(constraint: Constraint, by_ref: dict[OptionRef, Ciphertext]) -> Ciphertext:
+    """``C = Σ₊ ct − Σ₋ ct + (identity, d·G)`` (protocol §12.1 rule 3); with no ``−1`` member it is
+    the §4.3 sum. The constraint's proof is over ``C`` for ``[min + d, max + d]`` (rule 4)."""
+    total = Ciphertext.zero()
+    for ref, coefficient in constraint.signed_members():
+        ct = by_ref[ref]
+        total = total + (ct if coefficient == 1 else Ciphertext(-ct.alpha, -ct.beta))
+    if constraint.offset:
+        total = Ciphertext(total.alpha, total.beta + small_multiple(constraint.offset))
+    return total
 
 
 def ballot_context(meeting_hash: bytes, vote_hash: bytes, credential: bytes) -> bytes:
@@ -221,8 +233,9 @@ def verify_ballot(
         total = sum_ciphertexts(parsed.ciphertexts)
         _check_range(total, parsed.proof, contest.min, contest.max, public_key, ctx, f"contests[{ci}].proof")
     for ki, (proof, constraint) in enumerate(zip(constraint_proofs, vote.constraints)):
-        total = sum_ciphertexts(by_ref[ref] for ref in constraint.members)
-        _check_range(total, proof, constraint.min, constraint.max, public_key, ctx, f"constraints[{ki}].proof")
+        total = constraint_combination(constraint, by_ref)
+        lo, hi = constraint.min + constraint.offset, constraint.max + constraint.offset
+        _check_range(total, proof, lo, hi, public_key, ctx, f"constraints[{ki}].proof")
     return VerifiedBallot(vote.vote_id, credential, digest, tuple(ordered), ballot)
 
 

@@ -13,7 +13,14 @@ from typing import Any, Collection, Mapping
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ballot.ballot import ballot_context, ballot_hash, format_tracker, signature_message, tracker_code
+from ballot.ballot import (
+    ballot_context,
+    ballot_hash,
+    constraint_combination,
+    format_tracker,
+    signature_message,
+    tracker_code,
+)
 from ballot.elgamal import Ciphertext, encrypt
 from ballot.errors import ChoiceError
 from ballot.group import Point, Scalar
@@ -75,7 +82,7 @@ def check_choices(vote: VoteDefinition, choices: Choices) -> set[OptionRef]:
             )
         selected |= {(contest.id, option) for option in chosen}
     for constraint in vote.constraints:
-        count = sum(1 for ref in constraint.members if ref in selected)
+        count = constraint.value(selected)  # protocol §12.1: signed members
         if not constraint.min <= count <= constraint.max:
             raise ChoiceError(
                 f"constraint allows {constraint.min} to {constraint.max} selections, not {count}",
@@ -119,11 +126,14 @@ def encrypt_ballot(
         contests_json.append({"id": contest.id, "selections": selections_json, "proof": pairs_to_json(proof)})
     constraints_json = []
     for constraint in vote.constraints:
-        total_ct, total_m, total_r = Ciphertext.zero(), 0, Scalar.reduce(0)
-        for ref in constraint.members:
-            ct, m, r = by_ref[ref]
-            total_ct, total_m, total_r = total_ct + ct, total_m + m, total_r + r
-        proof = prove_range(total_ct, total_m, total_r, constraint.min, constraint.max, public_key, ctx)
+        # protocol §12.1 rules 3–4: C = Σ₊ − Σ₋ + d·G, proved in [min + d, max + d]
+        total_ct = constraint_combination(constraint, {ref: by_ref[ref][0] for ref in constraint.members})
+        total_m, total_r = constraint.offset, Scalar.reduce(0)
+        for ref, coefficient in constraint.signed_members():
+            _, m, r = by_ref[ref]
+            total_m, total_r = total_m + coefficient * m, (total_r + r if coefficient == 1 else total_r - r)
+        lo, hi = constraint.min + constraint.offset, constraint.max + constraint.offset
+        proof = prove_range(total_ct, total_m, total_r, lo, hi, public_key, ctx)
         constraints_json.append({"id": constraint.id, "proof": pairs_to_json(proof)})
     entry: dict[str, Any] = {
         "type": "ballot",

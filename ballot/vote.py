@@ -41,10 +41,27 @@ class Contest:
 
 @dataclass(frozen=True, slots=True)
 class Constraint:
+    """A §4.1 constraint, with the signed members of protocol §12.1: ``coefficients[i]`` is the
+    ``+1`` or ``−1`` of ``members[i]`` (empty: every member ``+1``, as §4.1 has it)."""
+
     id: str
     members: tuple[OptionRef, ...]
     min: int
     max: int
+    coefficients: tuple[int, ...] = ()
+
+    def signed_members(self) -> list[tuple[OptionRef, int]]:
+        """``(member, coefficient)`` pairs in the vote's order."""
+        return list(zip(self.members, self.coefficients or (1,) * len(self.members)))
+
+    @property
+    def offset(self) -> int:
+        """``d``: the number of members with coefficient ``−1`` (§12.1 rule 2)."""
+        return sum(1 for c in self.coefficients if c == -1)
+
+    def value(self, selected: set[OptionRef] | frozenset[OptionRef]) -> int:
+        """``Σ₊ x_m − Σ₋ x_m`` for the selected options (the kiosk's check, §12.1 rule 2)."""
+        return sum(c for ref, c in self.signed_members() if ref in selected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,20 +142,40 @@ def _parse_constraint(raw: Any, refs: set[OptionRef], where: str) -> Constraint:
     constraint_id = _text_id(raw.get("id"), f"{where}.id")
     members_raw = _require(raw, "members", list, where)
     members: list[OptionRef] = []
+    coefficients: list[int] = []
     for i, member in enumerate(members_raw):
         at = f"{where}.members[{i}]"
-        if not (isinstance(member, list) and len(member) == 2 and all(isinstance(x, str) for x in member)):
-            raise VoteDefinitionError("a member is a [contest_id, option_id] pair", where=at)
+        # protocol §12.1 rule 1: [contest, option] (+1) or [contest, option, -1] (−1), nothing else
+        negated = isinstance(member, list) and len(member) == 3 and type(member[2]) is int and member[2] == -1
+        if not (
+            isinstance(member, list)
+            and (len(member) == 2 or negated)
+            and all(isinstance(x, str) for x in member[:2])
+        ):
+            raise VoteDefinitionError("a member is [contest_id, option_id] or [contest_id, option_id, -1]", where=at)
         ref = (member[0], member[1])
         if ref not in refs:
             raise VoteDefinitionError(f"member {list(ref)} is not an option of this vote", where=at)
         if ref in members:
             raise VoteDefinitionError(f"duplicate member {list(ref)}", where=at)
         members.append(ref)
+        coefficients.append(-1 if negated else 1)
     if not members:
         raise VoteDefinitionError("a constraint needs at least one member", where=f"{where}.members")
-    low, high = _bounds(raw, len(members), where)
-    return Constraint(constraint_id, tuple(members), low, high)
+    negative = coefficients.count(-1)
+    if not negative:
+        low, high = _bounds(raw, len(members), where)
+        return Constraint(constraint_id, tuple(members), low, high)
+    low = _require(raw, "min", int, where)
+    high = _require(raw, "max", int, where)
+    positive = len(members) - negative
+    if not -negative <= low <= high <= positive:  # §12.1 rule 2
+        raise VoteDefinitionError(
+            f"needs −{negative} ≤ min ≤ max ≤ {positive}, got min={low}, max={high}", where=where
+        )
+    if high - low + 1 > MAX_RANGE:
+        raise VoteDefinitionError(f"range [{low}, {high}] is larger than {MAX_RANGE}", where=where)
+    return Constraint(constraint_id, tuple(members), low, high, tuple(coefficients))
 
 
 def parse_vote(entry: Any, *, where: str = "vote") -> VoteDefinition:
