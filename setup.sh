@@ -28,9 +28,10 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-# Put the checkout on the venv's path (what an editable install does), so `flask --app tally`,
-# `python -m ballot.verify` and `python -m keys` work from any directory.
-"$PWD/.venv/bin/python" -c 'import sysconfig, sys; open(sysconfig.get_paths()["purelib"] + "/piaojue.pth", "w").write(sys.argv[1] + "\n")' "$PWD"
+# The checkout as an editable install with every extra (pyproject.toml: the verifier, the trustees'
+# and clerk's tools, the service, the tests), at the versions pinned in requirements.txt; so
+# `flask --app tally`, `python -m ballot.verify`, `python -m keys`, `piaojue-verify` work from any
+# directory.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e '.[all]'
 .venv/bin/python -c "import pysodium, cryptography, reportlab, ballot, keys, tally"
 echo "Set up: .venv is ready."
