@@ -56,7 +56,11 @@ def test_demo_serve_reaches_quorum_and_prints_links_that_work(tmp_path):
     reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")), daemon=True)
     reader.start()
     try:
-        _wait(lambda: any("Audit:" in line for line in lines), 90, "the printed links")
+        def printed() -> bool:
+            assert process.poll() is None, "demo-serve exited:\n" + "".join(lines)
+            return any("Audit:" in line for line in lines)
+
+        _wait(printed, 90, "the printed links")
         output = "".join(lines)
         pairing = re.search(r"/kiosk/pair/(\d{8})\s+code (\S+)", output)
         control = re.search(r"(http://127\.0\.0\.1:\d+/demo/(demo-[\d-]+))", output)
