@@ -1,4 +1,4 @@
-"""``python -m bench [core|verifier|cast|kiosk|live …] [--quick]``: run benchmarks, update docs/performance.md.
+"""``python -m bench [core|verifier|cast|kiosk|live|mix …] [--quick]``: run benchmarks, update docs/performance.md.
 
 ``--quick`` runs a small version of each and writes nothing (a smoke test).
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from bench import cast, core, kiosk, live, verifier
+from bench import cast, core, kiosk, live, mix, verifier
 
-BENCHES = {"core": core.main, "verifier": verifier.main, "cast": cast.main, "kiosk": kiosk.main, "live": live.main}
+BENCHES = {"core": core.main, "verifier": verifier.main, "cast": cast.main, "kiosk": kiosk.main, "live": live.main, "mix": mix.main}
 
 
 def main() -> None:
