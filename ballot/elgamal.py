@@ -1,7 +1,8 @@
 """Exponential ElGamal over ristretto255 (SPEC §2).
 
-``(α, β) = (r·G, m·G + r·K)``; ciphertexts add component-wise; decryption yields ``t·G``,
-and the count ``t`` is recovered by table lookup (:class:`DiscreteLogTable`).
+``(α, β) = (r·G, m·G + r·K)``; ciphertexts add and subtract component-wise (a sum encrypts the
+sum, a difference the difference); decryption yields ``t·G``, and the count ``t`` is recovered by
+table lookup (:class:`DiscreteLogTable`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ class Ciphertext:
 
     def __add__(self, other: Ciphertext) -> Ciphertext:
         return Ciphertext(self.alpha + other.alpha, self.beta + other.beta)
+
+    def __sub__(self, other: Ciphertext) -> Ciphertext:
+        """``(α − α', β − β')``: an encryption of ``m − m'`` (a recast's earlier ballot leaves a sum)."""
+        return Ciphertext(self.alpha - other.alpha, self.beta - other.beta)
+
+    def __neg__(self) -> Ciphertext:
+        """``(−α, −β)``: an encryption of ``−m``, so that ``ct + (−ct)`` is :meth:`zero`."""
+        return Ciphertext(-self.alpha, -self.beta)
 
     @classmethod
     def zero(cls) -> Ciphertext:

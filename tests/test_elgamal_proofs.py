@@ -39,6 +39,26 @@ def test_homomorphism_and_decryption(messages):
     assert DiscreteLogTable().lookup(decrypt_with_secret(total, SECRET), 300) == sum(messages)
 
 
+@given(small, small)
+def test_subtraction_encrypts_the_difference(m, n):
+    a, b = encrypt(m, KEY)[0], encrypt(n, KEY)[0]
+    difference = a - b
+    assert difference == Ciphertext(a.alpha - b.alpha, a.beta - b.beta)
+    assert decrypt_with_secret(difference, SECRET) == Point.base_mul(Scalar.reduce(m - n))
+    assert (a + b) - b == a  # a recast: the earlier ballot leaves the sum it joined
+    assert a - a == Ciphertext.zero() and a - Ciphertext.zero() == a
+
+
+@given(small)
+def test_negation_is_the_additive_inverse(m):
+    ct = encrypt(m, KEY)[0]
+    assert ct + -ct == Ciphertext.zero()
+    assert -ct == Ciphertext.zero() - ct
+    assert -(-ct) == ct
+    assert -Ciphertext.zero() == Ciphertext.zero()
+    assert decrypt_with_secret(-ct, SECRET) == -Point.base_mul(Scalar.reduce(m))
+
+
 @given(small)
 def test_decryption_inverts_encryption(m):
     ct, r = encrypt(m, KEY)
