@@ -1,7 +1,8 @@
 """Cross-tests of the kiosk's JS crypto (kiosk/static/js/crypto/) against the Python core.
 
-The JS runs under node (kiosk/static/js/test/*.mjs, JSON on stdin and stdout); node is required
-and its absence is a failure, not a skip. docs/kiosk-crypto.md describes the set-up.
+The JS runs under node (the drivers tests/js/*.mjs, JSON on stdin and stdout, with the pages' import
+map through tests/js/importmap.mjs); node is required and its absence is a failure, not a skip.
+docs/kiosk-crypto.md describes the set-up. The vendored files themselves: tests/test_vendor.py.
 
 * JS → Python: ballots encrypted by the JS code, for each of the five vote kinds of
   ballot/templates.py and a vote with constraints, pass ballot.ballot.verify_ballot, decrypt to
@@ -45,7 +46,7 @@ from ballot.vote import VoteDefinition, parse_vote
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 
 ROOT = Path(__file__).resolve().parents[1]
-JS_TEST_DIR = ROOT / "kiosk" / "static" / "js" / "test"
+JS_TEST_DIR = ROOT / "tests" / "js"
 VECTORS = Path(__file__).resolve().parent / "vectors"
 
 MEETING_ID = "2027-rd-3"
@@ -66,12 +67,13 @@ CODES = [
 
 
 def run_node(script: str, payload: Any = None, *args: str, timeout: float = 600) -> Any:
-    """Run a node script in kiosk/static/js/test/ with JSON on stdin; return its JSON stdout."""
+    """Run a node driver in tests/js/ (bare imports through the import map) with JSON on stdin;
+    return its JSON stdout."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH: the kiosk's JS crypto cannot be cross-tested (install node >= 20)")
     proc = subprocess.run(
-        [node, script, *args],
+        [node, "--import", "./importmap.mjs", script, *args],
         cwd=JS_TEST_DIR,
         input=json.dumps(payload, ensure_ascii=False) if payload is not None else "",
         capture_output=True,
@@ -988,56 +990,3 @@ def test_facade_exports_and_throws_typed_errors() -> None:
         "signature": sign_checkin(key, q, "A001"),
     }
     assert happy["checkin_signature"] == happy["checkin"]["signature"]
-
-
-# --------------------------------------------------------------------------------- vendoring
-
-KIOSK = ROOT / "kiosk"
-VENDORED = KIOSK / "static" / "node_modules"
-PINS = {"@noble/curves": "2.4.0", "@noble/hashes": "2.4.0", "jsqr": "1.4.0", "socket.io-client": "4.8.4"}
-
-
-def test_package_json_pins_exact_versions_and_lockfile_agrees() -> None:
-    package = json.loads((KIOSK / "package.json").read_text(encoding="utf-8"))
-    assert package["dependencies"] == PINS
-    lock = json.loads((KIOSK / "package-lock.json").read_text(encoding="utf-8"))
-    assert lock["packages"][""]["dependencies"] == PINS
-    for name, version in PINS.items():
-        assert lock["packages"][f"node_modules/{name}"]["version"] == version
-
-
-def _export_targets(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [t for v in value.values() for t in _export_targets(v)]
-    return []
-
-
-def test_vendored_files_are_the_pinned_runtime_files_only() -> None:
-    total = 0
-    for name, version in PINS.items():
-        directory = VENDORED / name
-        package = json.loads((directory / "package.json").read_text(encoding="utf-8"))
-        assert package["version"] == version
-        assert (directory / "LICENSE").is_file()
-        for target in _export_targets(package.get("exports")):
-            assert (directory / target).is_file(), f"{name} exports {target}, which is not vendored"
-        for path in directory.rglob("*"):
-            if path.is_file():
-                total += path.stat().st_size
-                rel = path.relative_to(directory).as_posix()
-                assert not rel.endswith((".d.ts", ".map", ".ts", ".md")), rel
-                assert not rel.startswith(("src/", "node_modules/")), rel
-    assert (VENDORED / "socket.io-client" / "dist" / "socket.io.esm.min.js").is_file()
-    assert total < 2_000_000, f"vendored files are {total} bytes"
-    for module in (
-        "ed25519.js",
-        "abstract/edwards.js",
-        "abstract/curve.js",
-        "abstract/modular.js",
-        "utils.js",
-    ):
-        assert (VENDORED / "@noble" / "curves" / module).is_file()
-    for module in ("sha2.js", "hkdf.js", "hmac.js", "utils.js"):
-        assert (VENDORED / "@noble" / "hashes" / module).is_file()

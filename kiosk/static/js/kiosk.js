@@ -5,7 +5,7 @@
 // plaintext choices and the encryption nonces live in memory only until the ballot is cast (or
 // challenged, when the nonces are published on purpose, SPEC §4.4). See docs/guide/代表使用说明.md.
 
-import { io } from "../node_modules/socket.io-client/dist/socket.io.esm.min.js";
+import { io } from "socket.io-client";
 import * as crypto from "./crypto/index.js";
 import { ApiError, NetworkError, getJson, paths, postJson } from "./api.js";
 import { choicesFromOpenings, choicesList, kindLabel, renderBallot, resultSummary, validate } from "./ballots.js";

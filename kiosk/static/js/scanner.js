@@ -1,11 +1,10 @@
 // Scanning the credential card's QR code with the tablet's camera.
 //
 // Uses the BarcodeDetector API where the browser has it (Chrome on Android and ChromeOS, Safari
-// 17+); otherwise decodes frames with the vendored jsQR 1.4.0 (Apache-2.0,
-// /kiosk/static/node_modules/jsqr/), loaded only when the camera is first used. Frames never
-// leave the tablet.
+// 17+); otherwise decodes frames with the vendored jsQR 1.4.0 (Apache-2.0, "jsqr" in the
+// import map: kiosk/static/vendor/jsqr/), loaded only when the camera is first used. Frames
+// never leave the tablet.
 
-const JSQR_URL = "/kiosk/static/node_modules/jsqr/dist/jsQR.js";
 const SCAN_INTERVAL_MS = 150;
 
 /** True if this browser can open a camera at all (needs a secure context: https or localhost). */
@@ -28,7 +27,7 @@ async function makeDecoder() {
       // fall through to jsQR
     }
   }
-  await import(JSQR_URL); // UMD bundle: defines self.jsQR
+  await import("jsqr"); // UMD bundle: defines self.jsQR
   const jsQR = window.jsQR;
   const canvas = document.createElement("canvas");
   const context = canvas.getContext("2d", { willReadFrequently: true });

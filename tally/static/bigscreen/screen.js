@@ -182,7 +182,7 @@ const serial = (fn) => (e) => { queue = queue.then(() => fn(e)).catch((err) => c
 
 await loadMeeting();
 render();
-const { io } = await import(data.socket);
+const { io } = await import("socket.io-client"); // through the import map (kiosk/importmap.html)
 const socket = io("/live", { transports: ["websocket", "polling"] });
 const conn = (name, text) => { $("conn").className = `conn ${name}`; $("conn").textContent = text; };
 socket.on("connect", () => { conn("connected", W.live); socket.emit("join", { meeting: data.meeting }, () => {}); });

@@ -204,7 +204,7 @@ function setConn(name) {
   el.textContent = T[name];
 }
 
-const { io } = await import(data.socket);
+const { io } = await import("socket.io-client"); // through the import map (kiosk/importmap.html)
 const socket = io("/live", { transports: ["websocket", "polling"] });
 socket.on("connect", () => { setConn("connected"); socket.emit("join", { meeting: data.meeting }, () => {}); refreshState(); });
 socket.on("disconnect", () => setConn("disconnected"));

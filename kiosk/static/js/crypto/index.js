@@ -2,8 +2,9 @@
 // Python core (ballot/, keys/) byte for byte; see docs/kiosk-crypto.md. Every function throws a
 // PiaojueError subclass with a message naming the problem; none returns null/false on failure.
 //
-// Import with an import map that maps "@noble/curves/" and "@noble/hashes/" to
-// /kiosk/static/node_modules/… (node resolves them from kiosk/static/node_modules/ by itself).
+// "@noble/curves/…" and "@noble/hashes/…" resolve through the import map
+// (kiosk/templates/kiosk/importmap.html) to kiosk/static/vendor/; under node, through the same map
+// with tests/js/importmap-hooks.mjs.
 
 import * as ballot from "./ballot.js";
 import { asBytes, fromHex, toHex } from "./bytes.js";
