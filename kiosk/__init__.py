@@ -57,7 +57,7 @@ def _warn_at_start(state) -> None:  # type: ignore[no-untyped-def]
     """Log the loopback warning when a server starts (gunicorn, ``flask run``); not for the other
     ``flask`` commands, and not under TESTING (tests call :func:`loopback_warning`)."""
     app = state.app
-    if app.testing:
+    if app.testing or not app.config.get("PUBLIC_URL_WARNING", True):
         return
     import click
 

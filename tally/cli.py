@@ -284,7 +284,12 @@ def demo_command(deputies: int, codes_file: str, meeting_id: str | None, simulat
               help="the deputies without a tablet check in and vote at a human pace whenever a vote opens")
 @click.option("--pace", type=click.FloatRange(1, 600), default=demo.HALL_PACE_SECONDS, show_default=True,
               help="seconds over which the simulated deputies' ballots are spread after a vote opens")
-def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool, pace: float) -> None:
+@click.option("--public-url", default=None,
+              help="the address deputies' phones open for receipts (default: with --host 0.0.0.0, this "
+                   "machine's LAN address; else the local address)")
+def demo_serve(
+    deputies: int, host: str, port: int, tablets: int, simulate: bool, pace: float, public_url: str | None
+) -> None:
     """The main job: a demo meeting with real crypto, served for tablets in a browser.
 
     The server is the production one (gunicorn with the gevent worker, deploy/gunicorn.conf.py),
@@ -307,7 +312,8 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool
     links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]], actor=CLI_ACTOR)
     password = secrets.token_urlsafe(9)
     _account(lambda: demo.presidium_login(demo.DEMO_PRESIDIUM, password))
-    base = f"http://{host}:{port}"
+    base = public_url.rstrip("/") if public_url else demo_public_url(host, port)
+    phones_reach = public_url is not None or not _is_loopback_url(base)
     others = deputies - tablets
     click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.")
     if simulate and others:
@@ -323,7 +329,12 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool
     click.echo(f"   Presidium console: {base}/staff/meetings/{meeting_id}/console"
                f"   (sign in as {demo.DEMO_PRESIDIUM}, password {password})")
     click.echo(f"3. Audit: {base}/api/meetings/{meeting_id}/record.zip  →  python -m ballot.verify RECORD.zip")
-    click.echo(f"   Every deputy's credential code: {codes_file}\n")
+    click.echo(f"   Every deputy's credential code: {codes_file}")
+    if phones_reach:
+        click.echo(f"   Receipts: the tablets' QR codes and short links open {base}/r/… on a phone on this network.\n")
+    else:
+        click.echo("   Receipts on a phone: start with --host 0.0.0.0 (QR codes then carry this machine's LAN "
+                   "address) or --public-url URL.\n")
 
     # This process only supervises from here: its vote timer would close votes where the
     # server's clients never hear of it, and its database connections are not needed.
@@ -332,7 +343,9 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool
         timer.stop()
     current_app.extensions["piaojue.engine"].dispose()
     env = dict(os.environ, PIAOJUE_INSTANCE_PATH=current_app.instance_path,
-               DATABASE_URL=current_app.config["DATABASE_URL"])
+               DATABASE_URL=current_app.config["DATABASE_URL"], PIAOJUE_PUBLIC_URL=base)
+    if not phones_reach:
+        env["PIAOJUE_PUBLIC_URL_WARNING"] = "0"  # said above, in the demo's own words
     conf = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn.conf.py"
     command = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--log-level", "warning"]
     if conf.is_file():
@@ -373,6 +386,41 @@ def demo_serve(deputies: int, host: str, port: int, tablets: int, simulate: bool
     if status:
         _fail(f"the server stopped with status {status} (is port {port} in use?)")
 
+
+
+def demo_public_url(host: str, port: int) -> str:
+    """The base URL the demo prints and puts in receipt QR codes: for a server bound to every
+    address (``0.0.0.0``, ``::``), this machine's LAN address, which phones on the same network
+    reach; else the bound address itself."""
+    if host in ("0.0.0.0", "::", ""):
+        host = lan_address() or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def lan_address() -> str | None:
+    """This machine's address on its default route (no packet is sent: a UDP socket is only
+    connected), or None without a non-loopback route."""
+    import ipaddress
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any outside address
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback or address == "0.0.0.0" else address
+
+
+def _is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 user_cli = AppGroup("user", help="Staff accounts for the web pages (password logins).")

@@ -7,6 +7,7 @@
 | ``DATABASE_URL`` | SQLAlchemy URL; ``postgresql+psycopg://…`` for PostgreSQL | SQLite file ``instance/piaojue.sqlite3`` |
 | ``PIAOJUE_KEY_ENCRYPTION_KEY`` | 64 hex chars (32 bytes): wraps each meeting's log key at rest | a random key kept in ``instance/key-encryption-key`` (mode 0600) |
 | ``PIAOJUE_PUBLIC_URL`` | base URL phones reach: receipt QR codes and short links on the tablets, pairing links; a server warns at start if unset or loopback (kiosk.loopback_warning) | the request's host URL |
+| ``PIAOJUE_PUBLIC_URL_WARNING`` | ``0`` silences that start-up warning (``demo-serve`` prints its own hint instead) | on |
 | ``PIAOJUE_MAX_BODY`` | largest request body in bytes | 1 MiB |
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |
 | ``SOCKETIO_MESSAGE_QUEUE`` | ``redis://127.0.0.1:6379/0``: Socket.IO events across instances and from CLI commands | none (in-process) |
@@ -33,6 +34,7 @@ class Config:
     DATABASE_URL: str | None = os.environ.get("DATABASE_URL")
     KEY_ENCRYPTION_KEY: str | None = os.environ.get("PIAOJUE_KEY_ENCRYPTION_KEY")
     PUBLIC_URL: str | None = os.environ.get("PIAOJUE_PUBLIC_URL")
+    PUBLIC_URL_WARNING: bool = os.environ.get("PIAOJUE_PUBLIC_URL_WARNING", "1") != "0"
     MAX_CONTENT_LENGTH: int = int(os.environ.get("PIAOJUE_MAX_BODY", str(1024 * 1024)))
     SECRET_KEY: str = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SOCKETIO_MESSAGE_QUEUE: str | None = os.environ.get("SOCKETIO_MESSAGE_QUEUE")

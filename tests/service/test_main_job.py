@@ -108,6 +108,9 @@ def test_demo_serve_reaches_quorum_and_prints_links_that_work(tmp_path):
         assert result["outcome"]["quorum_met"] is True
         assert sum(result["outcome"]["items"][0]["counts"].values()) == cast
         assert "development server" not in "".join(lines)
+        # Bound to loopback, the demo says how phones can reach receipts instead of warning.
+        assert "Receipts on a phone: start with --host 0.0.0.0" in output, output
+        assert "PIAOJUE_PUBLIC_URL" not in "".join(lines)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(30)
@@ -141,3 +144,14 @@ def test_simulated_deputies_lean_so_that_items_pass_and_fail():
     assert outcomes["election"]["elected"] == [["candidates", c["id"]] for c in demo_data.CANDIDATES[:2]]
     assert [i["grade"] for i in outcomes["evaluation"]["items"]] == ["satisfied", "basically_satisfied",
                                                                      "unsatisfied", "basically_satisfied"]
+
+
+def test_demo_public_url_is_the_lan_address_for_every_interface():
+    from tally.cli import demo_public_url, lan_address
+
+    assert demo_public_url("127.0.0.1", 5000) == "http://127.0.0.1:5000"
+    assert demo_public_url("::1", 5000) == "http://[::1]:5000"
+    lan = lan_address()
+    assert lan is None or not lan.startswith("127.")
+    assert demo_public_url("0.0.0.0", 5001) == f"http://{lan or '127.0.0.1'}:5001"
+
