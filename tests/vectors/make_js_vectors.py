@@ -3,7 +3,7 @@
 Every value is computed by the Python core (``ballot/``, ``keys/``) from fixed inputs, with no
 randomness, so the files are reproducible. ``tests/test_js_crypto.py`` checks them twice: Python
 rebuilds them with :func:`build` and compares them with the files (so they never go stale), and
-the node script ``kiosk/static/js/test/check_vectors.mjs`` recomputes every value with the
+the node script ``tests/js/check_vectors.mjs`` recomputes every value with the
 kiosk's JS modules.
 
     .venv/bin/python tests/vectors/make_js_vectors.py          # rewrite the files
