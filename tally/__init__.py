@@ -25,7 +25,9 @@ def database_url(app: Flask) -> str:
 def create_app(test_config: dict[str, Any] | type | None = None, *, instance_path: str | None = None) -> Flask:
     """The app factory. ``test_config`` (a dict or a config class) overrides :class:`Config`;
     ``instance_path`` moves the instance folder (the SQLite file, demo trustee files, the KEK)."""
-    instance_path = instance_path or os.environ.get("PIAOJUE_INSTANCE_PATH") or None
+    configured = test_config.get("INSTANCE_PATH") if isinstance(test_config, dict) else getattr(
+        test_config, "INSTANCE_PATH", None)
+    instance_path = instance_path or configured or Config.INSTANCE_PATH
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path)
     app.config.from_object(Config)
     if isinstance(test_config, dict):

@@ -18,7 +18,6 @@ CSRF protection and registers the page blueprints. Every page blueprint is made 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template, request, session
@@ -120,19 +119,16 @@ def _http_error(exc):  # type: ignore[no-untyped-def]
 
 
 def init_app(app: Flask) -> None:
-    for key, value in auth.DEFAULTS.items():
-        from_env = os.environ.get(f"PIAOJUE_{key}")
-        app.config.setdefault(key, int(from_env) if from_env and isinstance(value, int) else value)
-    app.config.setdefault("STAFF_TRUSTED_PROXIES", int(os.environ.get("PIAOJUE_TRUSTED_PROXIES", "0") or 0))
+    """Babel, Flask-Login, CSRF and the page blueprints; the settings come from ``Config``
+    (``STAFF_*``, ``BABEL_DEFAULT_TIMEZONE``, ``SESSION_COOKIE_SECURE``)."""
+    for key, value in auth.DEFAULTS.items():  # an app configured without Config
+        app.config.setdefault(key, value)
     # CSRF is checked by the staff blueprints themselves (opt-in): the JSON APIs and the kiosk
     # authenticate otherwise and must not need a token.
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", BABEL_LOCALES[DEFAULT_LOCALE])
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", os.environ.get("PIAOJUE_TIMEZONE", "Asia/Shanghai"))
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    if os.environ.get("PIAOJUE_SECURE_COOKIES") == "1":
-        app.config["SESSION_COOKIE_SECURE"] = True
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
