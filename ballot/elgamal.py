@@ -7,8 +7,8 @@ table lookup (:class:`DiscreteLogTable`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ballot.errors import ThresholdError
 from ballot.group import GENERATOR, IDENTITY, Point, Scalar

@@ -10,8 +10,8 @@
 4. the vote is open;
 5. §5: a second ballot from a credential is ``already_voted`` unless the vote allows recasts,
    in which case the earlier one stops counting and is subtracted from the aggregate;
-6. append the ballot entry; 7. update the running aggregate; 8. commit (with a signed tree head);
-9. the receipt, with an inclusion proof against that tree head.
+6. append the ballot entry; 7. update the running aggregate (:mod:`tally.aggregate`); 8. commit
+   (with a signed tree head); 9. the receipt, with an inclusion proof against that tree head.
 
 A rejected ballot raises :class:`~tally.errors.APIError` with the SPEC §11 code and appends
 nothing. The same ballot posted twice gets the same receipt (``created`` is False).
@@ -19,23 +19,23 @@ nothing. The same ballot posted twice gets the same receipt (``created`` is Fals
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import insert, select
 
 from ballot.ballot import display_tracker, verify_ballot
 from ballot.elgamal import Ciphertext
 from ballot.errors import BallotError, EncodingError
-from ballot.hashing import canonical_json, parse_json
+from ballot.hashing import canonical_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally import context, db, live, logstore, offload
+from tally import aggregate, context, db, live, logstore, offload
 from tally.batching import GroupCommit, Item
 from tally.errors import APIError
-from tally.models import CastBallot, Credential, LogEntry, SpoiledBallot, Vote
+from tally.models import CastBallot, Credential, LogEntry, SpoiledBallot, TreeHead, Vote
 from tally.receipts import original_receipt
-from tally.results import logged_ciphertext, stored_aggregate
 
 STATUS = {
     "malformed": 400,
@@ -59,11 +59,6 @@ def rejection(code: str, message: str, **extra: Any) -> APIError:
 class Accepted:
     receipt: dict[str, Any]
     created: bool
-
-
-def _selection_ciphertexts(entry: dict[str, Any]) -> list[Ciphertext]:
-    """The ciphertexts of a ballot already logged (so already verified), in vote order."""
-    return [logged_ciphertext(s["alpha"], s["beta"]) for contest in entry["contests"] for s in contest["selections"]]
 
 
 def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
@@ -126,132 +121,192 @@ def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     return accepted
 
 
+@dataclass
+class _Appended:
+    """A ballot this batch appends: its request, its row (inserted in bulk) and the deputy's seat."""
+
+    item: Item[_Pending]
+    row: CastBallot
+    seat: str | None
+
+
+@dataclass
+class _Batch:
+    """What one batch reads under the meeting's lock (one query each), and what it appends."""
+
+    meeting_id: str
+    logged: dict[bytes, CastBallot]  # by ballot hash, logged before or in this batch: repeats
+    challenged: set[bytes]  # ballot hashes of the pending ballots that have a §4.4 spoiled entry
+    credentials: dict[str, Credential]
+    counting: dict[tuple[str, str], CastBallot]  # (vote, credential) → the ballot that counts (§5)
+    votes: dict[str, Vote | None]
+    sums: dict[str, list[Ciphertext]]  # vote → its running aggregate (tally.aggregate)
+    appended: list[_Appended] = field(default_factory=list)
+    appended_ciphertexts: dict[int, tuple[Ciphertext, ...]] = field(default_factory=dict)  # by leaf index
+    touched: dict[str, Vote] = field(default_factory=dict)  # votes with a ballot appended
+
+
 def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
     """Steps 3–9 for every ballot of one batch, in one transaction, in arrival order.
 
-    A rejected ballot gets its own error and appends nothing; the others go on. One tree head
-    is signed for the batch, and every receipt carries an inclusion proof against it.
+    Each ballot is admitted or refused (:func:`_admit`), counted (:func:`_recast`: a recast's
+    earlier ballot leaves the aggregate) and appended (:func:`_append`); then the rows go in, in
+    bulk, under one signed tree head (:func:`_insert`), and every receipt carries an inclusion
+    proof against it (:func:`_receipts`, handed out by :func:`_hand_out`). A rejected ballot
+    gets its own error and appends nothing; the others go on.
     """
-    pending = [item.payload for item in items]
-    appended: list[tuple[Item[_Pending], int, CastBallot, str | None]] = []
-    issued: list[tuple[Item[_Pending], Accepted]] = []
-    touched: dict[str, Vote] = {}
     with logstore.writing(meeting_id) as log:
-        session = log.session
-        existing = {
-            row.ballot_hash: row
-            for row in session.scalars(
-                select(CastBallot).where(
-                    CastBallot.meeting_id == meeting_id, CastBallot.ballot_hash.in_({p.digest for p in pending})
-                )
-            )
-        }
-        credentials = {
-            c.public_key: c
-            for c in session.scalars(
-                select(Credential).where(
-                    Credential.meeting_id == meeting_id, Credential.public_key.in_({p.credential for p in pending})
-                )
-            )
-        }
-        previous = {
-            (row.vote_id, row.credential): row
-            for row in session.scalars(
-                select(CastBallot).where(
-                    CastBallot.meeting_id == meeting_id,
-                    CastBallot.credential.in_({p.credential for p in pending}),
-                    CastBallot.vote_id.in_({p.vote_id for p in pending}),
-                    CastBallot.counts.is_(True),
-                )
-            )
-        }
-        challenged = set(session.scalars(
-            select(SpoiledBallot.ballot_hash).where(
-                SpoiledBallot.meeting_id == meeting_id, SpoiledBallot.ballot_hash.in_({p.digest for p in pending})
-            )
-        ))
-        votes = {vote_id: session.get(Vote, (meeting_id, vote_id)) for vote_id in {p.vote_id for p in pending}}
-        aggregates = {
-            vote_id: stored_aggregate(vote, len(next(p for p in pending if p.vote_id == vote_id).ciphertexts))
-            for vote_id, vote in votes.items()
-            if vote is not None
-        }
-        in_batch: dict[bytes, CastBallot] = {}
-        batch_ciphertexts: dict[int, tuple[Ciphertext, ...]] = {}
-        for item, p in zip(items, pending):
+        batch = _load(log.session, meeting_id, [item.payload for item in items])
+        for item in items:
+            p = item.payload
+            p.repeat = batch.logged.get(p.digest)
+            if p.repeat is not None:
+                continue  # answered outside the lock (_repeat)
             try:
-                repeat = existing.get(p.digest) or in_batch.get(p.digest)
-                if repeat is not None:
-                    p.repeat = repeat
-                    continue
-                if p.digest in challenged:
-                    # Its openings are public (§4.4): counting it would publish this deputy's vote.
-                    raise rejection("malformed", "this ballot was challenged (spoiled): its selections are public; "
-                                    "encrypt afresh and cast the new ballot")
-                vote = votes[p.vote_id]
-                assert vote is not None
-                seat = _check_credential(credentials.get(p.credential), vote).seat
-                if vote.state != "open":
-                    raise rejection("vote_not_open", f"vote {p.vote_id!r} is {vote.state}, not open")
-                if vote.held:
-                    raise rejection("vote_not_open", f"vote {p.vote_id!r} is on hold; cast again when it resumes")
-                aggregate = aggregates[p.vote_id]
-                earlier = previous.get((p.vote_id, p.credential))
-                if earlier is not None:
-                    if not p.recast:
-                        raise rejection("already_voted", "this credential has already voted in this vote")
-                    old = batch_ciphertexts.get(id(earlier)) or _logged_ciphertexts(session, meeting_id, earlier)
-                    for i, ct in enumerate(old):
-                        aggregate[i] = Ciphertext(aggregate[i].alpha - ct.alpha, aggregate[i].beta - ct.beta)
-                    earlier.counts = False
-                    vote.counted -= 1
-                leaf_index = log.append_data(p.data, "ballot", p.vote_id)
-                for i, ct in enumerate(p.ciphertexts):
-                    aggregate[i] = aggregate[i] + ct
-                vote.ballots_logged += 1
-                vote.counted += 1
-                row = CastBallot(meeting_id=meeting_id, vote_id=p.vote_id, credential=p.credential,
-                                 ballot_hash=p.digest, leaf_index=leaf_index, counts=True)
-                previous[(p.vote_id, p.credential)] = row
-                in_batch[p.digest] = row
-                batch_ciphertexts[id(row)] = p.ciphertexts
-                touched[p.vote_id] = vote
-                appended.append((item, leaf_index, row, seat))
+                vote, seat = _admit(batch, p)
             except APIError as exc:
                 item.error = exc
-        for vote_id, vote in touched.items():
-            vote.aggregate = [[ct.alpha.hex(), ct.beta.hex()] for ct in aggregates[vote_id]]
-        if appended:
-            head = log.sign_tree_head()
-            sth = logstore.sth_json(head)
-            for _item, _leaf_index, row, _seat in appended:
-                row.tree_head_id = head.id  # an in-batch repeat's receipt is at this head (_repeat)
-            session.execute(
-                insert(CastBallot),
-                [{"meeting_id": meeting_id, "vote_id": row.vote_id, "credential": row.credential,
-                  "ballot_hash": row.ballot_hash, "leaf_index": row.leaf_index, "tree_head_id": head.id,
-                  "counts": row.counts} for _item, _leaf_index, row, _seat in appended],
-            )
-            for item, leaf_index, row, _seat in appended:
-                p = item.payload
-                issued.append((item, Accepted(
-                    make_receipt(meeting_id, p.vote_id, p.digest, display_tracker(p.digest), leaf_index, sth,
-                                 log.tree.inclusion_proof(leaf_index, head.tree_size)),
-                    True,
-                )))
+                continue
+            _recast(batch, log.session, p, vote)
+            _append(batch, log, item, vote, seat)
+        receipts = _receipts(batch, log, _insert(batch, log))
     # Receipts go out only now that the batch is committed: if the commit fails, the error is
     # every item's (tally.batching) and no client holds a receipt for an unlogged ballot.
-    for item, accepted in issued:
-        item.result = accepted
-    for vote in touched.values():
+    _hand_out(batch, receipts)
+
+
+def _load(session: Any, meeting_id: str, pending: list[_Pending]) -> _Batch:
+    """The rows the batch's checks need, for all its ballots at once."""
+    digests = {p.digest for p in pending}
+    keys = {p.credential for p in pending}
+    logged = session.scalars(
+        select(CastBallot).where(CastBallot.meeting_id == meeting_id, CastBallot.ballot_hash.in_(digests))
+    )
+    credentials = session.scalars(
+        select(Credential).where(Credential.meeting_id == meeting_id, Credential.public_key.in_(keys))
+    )
+    counting = session.scalars(
+        select(CastBallot).where(
+            CastBallot.meeting_id == meeting_id,
+            CastBallot.credential.in_(keys),
+            CastBallot.vote_id.in_({p.vote_id for p in pending}),
+            CastBallot.counts.is_(True),
+        )
+    )
+    challenged = session.scalars(
+        select(SpoiledBallot.ballot_hash).where(
+            SpoiledBallot.meeting_id == meeting_id, SpoiledBallot.ballot_hash.in_(digests)
+        )
+    )
+    votes = {vote_id: session.get(Vote, (meeting_id, vote_id)) for vote_id in {p.vote_id for p in pending}}
+    size = {p.vote_id: len(p.ciphertexts) for p in pending}  # one ciphertext per option (verified)
+    return _Batch(
+        meeting_id=meeting_id,
+        logged={row.ballot_hash: row for row in logged},
+        credentials={c.public_key: c for c in credentials},
+        counting={(row.vote_id, row.credential): row for row in counting},
+        challenged=set(challenged),
+        votes=votes,
+        sums={vote_id: aggregate.read(vote, size[vote_id])
+              for vote_id, vote in votes.items() if vote is not None},
+    )
+
+
+def _admit(batch: _Batch, p: _Pending) -> tuple[Vote, str | None]:
+    """Steps 3–5's refusals (SPEC §5, §8.1 V18–V21, §11): the vote and the deputy's seat, or an
+    :class:`APIError` with the §11 code."""
+    if p.digest in batch.challenged:
+        # Its openings are public (§4.4): counting it would publish this deputy's vote.
+        raise rejection("malformed", "this ballot was challenged (spoiled): its selections are public; "
+                        "encrypt afresh and cast the new ballot")
+    vote = batch.votes[p.vote_id]
+    assert vote is not None
+    seat = _check_credential(batch.credentials.get(p.credential), vote).seat
+    if vote.state != "open":
+        raise rejection("vote_not_open", f"vote {p.vote_id!r} is {vote.state}, not open")
+    if vote.held:
+        raise rejection("vote_not_open", f"vote {p.vote_id!r} is on hold; cast again when it resumes")
+    if not p.recast and (p.vote_id, p.credential) in batch.counting:
+        raise rejection("already_voted", "this credential has already voted in this vote")
+    return vote, seat
+
+
+def _recast(batch: _Batch, session: Any, p: _Pending, vote: Vote) -> None:
+    """Steps 5 and 7 (SPEC §5): the ballot counts and joins the aggregate; on a recast, the
+    credential's earlier ballot stops counting and leaves it."""
+    sums = batch.sums[p.vote_id]
+    earlier = batch.counting.get((p.vote_id, p.credential))
+    if earlier is not None:
+        old: Sequence[Ciphertext] | None = batch.appended_ciphertexts.get(earlier.leaf_index)
+        if old is None:
+            old = aggregate.logged_ballot(session, batch.meeting_id, earlier.leaf_index)
+        aggregate.subtract(sums, old)
+        earlier.counts = False
+        vote.counted -= 1
+    aggregate.add(sums, p.ciphertexts)
+    vote.counted += 1
+
+
+def _append(
+    batch: _Batch, log: logstore.LogWriter, item: Item[_Pending], vote: Vote, seat: str | None
+) -> None:
+    """Step 6: the ballot's log entry; its row is inserted with the batch's (:func:`_insert`)."""
+    p = item.payload
+    leaf_index = log.append_data(p.data, "ballot", p.vote_id)
+    vote.ballots_logged += 1
+    row = CastBallot(meeting_id=batch.meeting_id, vote_id=p.vote_id, credential=p.credential,
+                     ballot_hash=p.digest, leaf_index=leaf_index, counts=True)
+    batch.counting[(p.vote_id, p.credential)] = row
+    batch.logged[p.digest] = row
+    batch.appended_ciphertexts[leaf_index] = p.ciphertexts
+    batch.touched[p.vote_id] = vote
+    batch.appended.append(_Appended(item, row, seat))
+
+
+def _insert(batch: _Batch, log: logstore.LogWriter) -> TreeHead | None:
+    """Step 8 up to the commit: the aggregates, and the batch's rows in one statement under one
+    signed tree head (``None`` when the batch appended nothing)."""
+    for vote_id, vote in batch.touched.items():
+        aggregate.write(vote, batch.sums[vote_id])
+    if not batch.appended:
+        return None
+    head = log.sign_tree_head()
+    rows = [appended.row for appended in batch.appended]
+    for row in rows:
+        row.tree_head_id = head.id  # an in-batch repeat's receipt is at this head (_repeat)
+    log.session.execute(
+        insert(CastBallot),
+        [{"meeting_id": batch.meeting_id, "vote_id": row.vote_id, "credential": row.credential,
+          "ballot_hash": row.ballot_hash, "leaf_index": row.leaf_index, "tree_head_id": head.id,
+          "counts": row.counts} for row in rows],
+    )
+    return head
+
+
+def _receipts(batch: _Batch, log: logstore.LogWriter, head: TreeHead | None) -> list[Accepted]:
+    """Step 9 under the lock: each appended ballot's §8 receipt, with an inclusion proof against
+    ``head`` (handed out by :func:`_hand_out` once the batch is committed)."""
+    if head is None:
+        return []
+    sth = logstore.sth_json(head)
+    receipts: list[Accepted] = []
+    for row in (appended.row for appended in batch.appended):
+        inclusion = log.tree.inclusion_proof(row.leaf_index, head.tree_size)
+        tracker = display_tracker(row.ballot_hash)
+        receipt = make_receipt(batch.meeting_id, row.vote_id, row.ballot_hash, tracker, row.leaf_index, sth,
+                               inclusion)
+        receipts.append(Accepted(receipt, True))
+    return receipts
+
+
+def _hand_out(batch: _Batch, receipts: list[Accepted]) -> None:
+    """Step 9, once the batch is committed: each appended ballot's receipt, then the live news."""
+    for appended, accepted in zip(batch.appended, receipts):
+        appended.item.result = accepted
+    for vote in batch.touched.values():
         live.announce_turnout(vote)
-    for item, _leaf_index, _row, seat in appended:
-        live.announce_seat_voted(meeting_id, item.payload.vote_id, seat)
-
-
-def _logged_ciphertexts(session: Any, meeting_id: str, row: CastBallot) -> list[Ciphertext]:
-    data = session.scalar(select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == row.leaf_index))
-    return _selection_ciphertexts(parse_json(data))
+    for appended in batch.appended:
+        live.announce_seat_voted(batch.meeting_id, appended.item.payload.vote_id, appended.seat)
 
 
 _group_commit: GroupCommit[_Pending] = GroupCommit(_run_batch)

@@ -1,9 +1,10 @@
 """From a closed vote to its published result (SPEC §6.2, §8, §9).
 
 The service has kept each vote's aggregate ``(A, B)`` per option up to date with every counted
-ballot, so closing costs nothing. Trustees fetch the aggregates, post ``share`` entries (each
-verified against the trustee's ``K_l`` before it is logged), and once ``threshold`` valid shares
-are in, the result is combined, its §9 outcome computed, and the ``result`` entry logged.
+ballot (:mod:`tally.aggregate`), so closing costs nothing. Trustees fetch the aggregates, post
+``share`` entries (each verified against the trustee's ``K_l`` before it is logged), and once
+``threshold`` valid shares are in, the result is combined, its §9 outcome computed, and the
+``result`` entry logged.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from sqlalchemy import select
 
 from ballot.elgamal import Ciphertext
 from ballot.errors import PiaojueError, ProofError
-from ballot.group import Point
 from ballot.hashing import parse_json
 from ballot.results import result_entry
 from keys.decrypt import combine_shares, verify_share_entry
-from tally import context, db, live, logstore
+from tally import aggregate, context, db, live, logstore
 from tally.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
 from tally.models import LogEntry, Vote
@@ -33,21 +33,10 @@ def _vote(meeting_id: str, vote_id: str) -> Vote:
     return vote
 
 
-def logged_ciphertext(alpha_hex: str, beta_hex: str) -> Ciphertext:
-    """A ciphertext the service stored or logged itself (already verified): no decoding checks."""
-    return Ciphertext(Point._trusted(bytes.fromhex(alpha_hex)), Point._trusted(bytes.fromhex(beta_hex)))
-
-
-def stored_aggregate(vote: Vote, size: int) -> list[Ciphertext]:
-    """The vote's running aggregate, one ciphertext per option (zeros before any ballot)."""
-    if vote.aggregate is None:
-        return [Ciphertext.zero() for _ in range(size)]
-    return [logged_ciphertext(a, b) for a, b in vote.aggregate]
-
-
 def vote_aggregates(vote: Vote) -> list[Aggregate]:
+    """The vote's running aggregate (:mod:`tally.aggregate`) as ``(contest, option, (A, B))``."""
     refs = context.vote_definition(vote.meeting_id, vote.vote_id).option_refs()
-    return [(c, o, ct) for (c, o), ct in zip(refs, stored_aggregate(vote, len(refs)))]
+    return [(c, o, ct) for (c, o), ct in zip(refs, aggregate.read(vote, len(refs)))]
 
 
 def aggregates_json(meeting_id: str, vote_id: str) -> dict[str, Any]:
