@@ -1,5 +1,6 @@
 // The ballot screens: one renderer per vote kind (SPEC §4.1 `kind`), plus the words used on the
-// review and challenge screens and in result summaries.
+// review and challenge screens and in result summaries. Over 300 lines: five renderers sharing
+// one set of helpers, which splitting would only scatter.
 //
 // Choices are {contestId: [optionId, …]} (the shape encryptBallot takes). Renderers only show and
 // edit them; each contest's min/max (and the vote's constraints) decide when "下一步" is allowed.

@@ -1,5 +1,7 @@
 // Every string the kiosk and the receipt page show, in Chinese (default) and English.
 // t("key", {name: value}) fills {name} placeholders. The choice is kept in localStorage.
+// Over 300 lines because it is the string table itself: two languages of every message, one file
+// so that a missing translation shows side by side.
 
 const LANG_KEY = "piaojue.lang";
 
