@@ -1,7 +1,11 @@
 """Independent verification of an election record: everything SPEC §8 lists.
 
-:func:`verify_record` replays the log from its first entry and runs these checks, each named in
-the report with how many items it checked and its first failure (with the entry index):
+:class:`Auditor` replays a log incrementally (docs/protocol.md §8.1): it is fed the entries in
+order (:meth:`Auditor.feed`), checks tree heads as they come (:meth:`Auditor.check_tree_head`)
+and gives its report at any point (:meth:`Auditor.report`). :func:`verify_record` is a thin
+driver that feeds it a whole record; the live monitor (:mod:`ballot.monitor`, §13) feeds it the
+entries it fetches. Both therefore apply the same checks, by the same code. The checks, each
+named in the report with how many items it checked and its first failure (with the entry index):
 
 ========================  =====================================================================
 ``record_format``         every line is the canonical JSON (§1) of a JSON object with a ``type``
@@ -24,7 +28,12 @@ the report with how many items it checked and its first failure (with the entry 
 ``decryption``            ``B − Σ λ_l·M_l = count·G`` over the result's trustees (§6.2, §8)
 ``outcomes``              the outcome is what §9 computes from the counts, compared whole as canonical JSON
 ``receipt``               (only with a receipt) its STH, tracker and inclusion (§8)
+``witnesses``             (only when the log holds a ``witness`` entry) V52 of docs/protocol.md §13
 ========================  =====================================================================
+
+Counts are bounded before any decryption work (§8.1 V35–V36): for a whole record by one pass
+over every result before the replay (:meth:`Auditor.bound_counts`); when fed incrementally,
+each result when it arrives, before its handler runs.
 
 The §8.1 container rules (``log.jsonl``, ``sth.json``, ``sths.jsonl``) are checked by
 :mod:`ballot.record` while reading and by ``sth``/``sth_history`` here.
@@ -58,14 +67,21 @@ from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, parse_sth, verify_consistency, verify_sth
 from ballot.meeting import Meeting, parse_meeting, verify_meeting
 from ballot.proofs import multiple_of_generator, parse_pair, verify_partial
+from ballot.hashing import parse_json
+from ballot.log import SignedTreeHead
 from ballot.receipt import verify_receipt
 from ballot.record import Record
 from ballot.rules import compute_outcome
 from ballot.spoiled import verify_spoiled
 from ballot.threshold import combine_partials
 from ballot.vote import OptionRef, VoteDefinition, parse_vote
+from ballot.witness import Witness, parse_witness_entry
 
-KNOWN_TYPES = {"meeting", "credentials", "vote", "open", "ballot", "spoiled", "close", "share", "result"}
+KNOWN_TYPES = {
+    "meeting", "credentials", "vote", "open", "ballot", "spoiled", "close", "share", "result", "witness",
+}
+WITNESS_CHECK = ("witnesses", "witness keys registered in the log (§13)")
+_UNPARSED: Any = object()
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 CHECKS: list[tuple[str, str]] = [
@@ -102,7 +118,9 @@ class CheckResult:
     failures: int = 0
     first_failure: Failure | None = None
     ran: bool = True
-    """False when the verification stopped before this check (see :meth:`_Auditor._bound_counts`)."""
+    """False when the verification stopped before this check (see :meth:`Auditor.bound_counts`)."""
+    last_failure: Failure | None = None
+    """The latest failure (a live monitor reports the failure an entry caused)."""
 
     @property
     def ok(self) -> bool:
@@ -110,8 +128,9 @@ class CheckResult:
 
     def fail(self, index: int | None, message: str) -> None:
         self.failures += 1
+        self.last_failure = Failure(index, message)
         if self.first_failure is None:
-            self.first_failure = Failure(index, message)
+            self.first_failure = self.last_failure
 
 
 @dataclass(slots=True)
@@ -181,22 +200,32 @@ class _VoteState:
         return "open" if self.opened_at is not None else "pending"
 
 
-class _Auditor:
-    def __init__(self, record: Record) -> None:
-        self.record = record
-        self.report = Report({name: CheckResult(name, text) for name, text in CHECKS}, entries=len(record.lines))
-        self.checks = self.report.checks
+class Auditor:
+    """The §8.1 replay, fed one entry at a time (docs/protocol.md §8.1, §13 "The monitor").
+
+    ``feed(line, entry)`` appends entry ``i = size`` to the Merkle tree and runs its checks
+    against the state of everything fed before (credentials, votes, counted ballots,
+    aggregates, shares); ``report()`` snapshots the report at any point. A vote still open, or
+    closed without a result, is not a failure (§8.1). With ``bound_on_feed`` (the default, for a
+    live log) a result's counts are bounded when it arrives, before any decryption work
+    (V35–V36); :func:`verify_record` instead bounds every result of the record up front
+    (:meth:`bound_counts`) and feeds with ``bound_on_feed=False``.
+    """
+
+    def __init__(self, *, bound_on_feed: bool = True) -> None:
+        self._report = Report({name: CheckResult(name, text) for name, text in CHECKS})
+        self.checks = self._report.checks
         self.meeting: Meeting | None = None
         self.verification_keys: dict[int, Point] = {}
         self.registered: set[bytes] = set()
         self.revoked: set[bytes] = set()
         self.votes: dict[str, _VoteState] = {}
+        self.witnesses: dict[bytes, Witness] = {}
         self.tree = MerkleTree()
-
-    # ------------------------------------------------------------ driver
-
-    def run(self) -> Report:
-        handlers: dict[str, Callable[[int, dict[str, Any]], None]] = {
+        self._bound_on_feed = bound_on_feed
+        self._logged: dict[str, int] = {}
+        """Ballot entries per vote id, as the count bound reads them (before any other check)."""
+        self._handlers: dict[str, Callable[[int, dict[str, Any]], None]] = {
             "meeting": self._meeting,
             "credentials": self._credentials,
             "vote": self._vote,
@@ -206,101 +235,144 @@ class _Auditor:
             "spoiled": self._spoiled,
             "share": self._share,
             "result": self._result,
+            "witness": self._witness,
         }
-        if not self._bound_counts():
-            for name, check in self.checks.items():
-                check.ran = name == "tallies"
-            return self.report
-        fmt = self.checks["record_format"]
-        for index, (line, entry) in enumerate(zip(self.record.lines, self.record.entries)):
-            self.tree.append(leaf_hash(line))
-            fmt.checked += 1
-            if isinstance(entry, EncodingError):
-                fmt.fail(index, entry.message)
-                continue
-            if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
-                fmt.fail(index, "an entry is a JSON object with a string 'type'")
-                continue
-            try:
-                canonical = canonical_json(entry)
-            except EncodingError as exc:  # e.g. a lone surrogate escape: not UTF-8 text (SPEC §1)
-                fmt.fail(index, exc.message)
-                continue
-            if canonical != line:
-                fmt.fail(index, "line is not the canonical JSON of its entry")
-            kind = entry["type"]
-            if index == 0 and kind != "meeting":
-                self.checks["meeting"].fail(0, "the first entry must be the meeting entry")
-            if kind not in KNOWN_TYPES:
-                self.report.skipped_types[kind] = self.report.skipped_types.get(kind, 0) + 1
-                continue
-            if self.meeting is None and kind != "meeting":
-                continue  # nothing can be checked without the meeting; already reported
-            handlers[kind](index, entry)
-        if not self.record.lines:
-            self.checks["meeting"].fail(None, "the log is empty")
-        self._check_sths()
-        for vote in self.votes.values():
-            self.report.votes.append(
-                {
-                    "vote_id": vote.definition.vote_id,
-                    "state": vote.state,
-                    "counted": len(vote.counted),
-                    "counted_hashes": sorted(ballot.hash.hex() for ballot in vote.counted.values()),
-                }
-            )
-        return self.report
 
-    def _bound_counts(self) -> bool:
+    # ------------------------------------------------------------ feeding
+
+    @property
+    def size(self) -> int:
+        """The number of entries fed so far."""
+        return self.tree.size
+
+    def feed(self, line: bytes, entry: Any = _UNPARSED) -> list[tuple[str, Failure]]:
+        """Replay entry ``size``: ``line`` is its exact bytes ``d_i`` (a leaf of the tree, §7),
+        ``entry`` the parsed document or the :class:`EncodingError` parsing raised (parsed here
+        strictly, §1 rule 14, when not given). Returns the failures this entry caused, as
+        ``(check name, failure)``, in check order; an empty list when it passed."""
+        if entry is _UNPARSED:
+            try:
+                entry = parse_json(line, where=f"entry {self.size}")
+            except EncodingError as exc:
+                entry = exc
+        before = {name: check.failures for name, check in self.checks.items()}
+        self._feed(line, entry)
+        return [
+            (name, check.last_failure)
+            for name, check in self.checks.items()
+            if check.failures > before.get(name, 0) and check.last_failure is not None
+        ]
+
+    def _feed(self, line: bytes, entry: Any) -> None:
+        index = self.tree.append(leaf_hash(line))
+        fmt = self.checks["record_format"]
+        fmt.checked += 1
+        if isinstance(entry, EncodingError):
+            fmt.fail(index, entry.message)
+            return
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            fmt.fail(index, "an entry is a JSON object with a string 'type'")
+            return
+        try:
+            canonical = canonical_json(entry)
+        except EncodingError as exc:  # e.g. a lone surrogate escape: not UTF-8 text (SPEC §1)
+            fmt.fail(index, exc.message)
+            return
+        if canonical != line:
+            fmt.fail(index, "line is not the canonical JSON of its entry")
+        if self._bound_on_feed and not self._bound_entry(index, entry):
+            return  # a forged count costs nothing (§8.1 V36)
+        kind = entry["type"]
+        if index == 0 and kind != "meeting":
+            self.checks["meeting"].fail(0, "the first entry must be the meeting entry")
+        if kind not in KNOWN_TYPES:
+            self._report.skipped_types[kind] = self._report.skipped_types.get(kind, 0) + 1
+            return
+        if self.meeting is None and kind != "meeting":
+            return  # nothing can be checked without the meeting; already reported
+        self._handlers[kind](index, entry)
+
+    def report(self) -> Report:
+        """The report so far: every check, and per vote its state and counted ballots."""
+        self._report.entries = max(self._report.entries, self.tree.size)
+        self._report.votes = [
+            {
+                "vote_id": vote.definition.vote_id,
+                "state": vote.state,
+                "counted": len(vote.counted),
+                "counted_hashes": sorted(ballot.hash.hex() for ballot in vote.counted.values()),
+            }
+            for vote in self.votes.values()
+        ]
+        return self._report
+
+    # ------------------------------------------------------------ count bounds
+
+    def bound_counts(self, entries: list[Any]) -> bool:
         """SPEC §8.1 "Counts are bounded before any work": before anything else, every published
         count must lie in ``0..counted``, and ``counted`` within the ballot entries logged for the
         vote before its result. This pass reads only the parsed entries, so a forged count is
-        rejected at once (the full replay below checks every count again, exactly); on a
-        failure the verification stops here and the other checks are reported as not run."""
+        rejected at once (the full replay checks every count again, exactly); on a failure
+        :func:`verify_record` stops here and reports the other checks as not run."""
+        for index, entry in enumerate(entries):
+            self._bound_entry(index, entry)
+        return self.checks["tallies"].ok
+
+    def _bound_entry(self, index: int, entry: Any) -> bool:
+        """One entry of the count bound (V35–V36); False if it is a result whose counts fail."""
         check = self.checks["tallies"]
-        logged: dict[str, int] = {}
-        for index, entry in enumerate(self.record.entries):
-            if not isinstance(entry, dict):
-                continue
-            vote_id = entry.get("vote_id")
-            if entry.get("type") == "ballot" and isinstance(vote_id, str):
-                logged[vote_id] = logged.get(vote_id, 0) + 1
-            if entry.get("type") != "result" or not isinstance(vote_id, str):
-                continue
-            counted, tallies = entry.get("counted"), entry.get("tallies")
-            if not _is_count(counted) or counted > logged.get(vote_id, 0):
-                check.fail(index, f"counted = {counted!r} is not within the {logged.get(vote_id, 0)} ballots logged")
-                continue
-            for i, item in enumerate(tallies if isinstance(tallies, list) else []):
-                count = item.get("count") if isinstance(item, dict) else None
-                if not _is_count(count) or count > counted:
-                    check.fail(index, f"tallies[{i}]: count {count!r} is not within 0..counted = {counted}")
-                    break
-        return check.ok
+        if not isinstance(entry, dict):
+            return True
+        vote_id = entry.get("vote_id")
+        if entry.get("type") == "ballot" and isinstance(vote_id, str):
+            self._logged[vote_id] = self._logged.get(vote_id, 0) + 1
+        if entry.get("type") != "result" or not isinstance(vote_id, str):
+            return True
+        logged = self._logged.get(vote_id, 0)
+        counted, tallies = entry.get("counted"), entry.get("tallies")
+        if not _is_count(counted) or counted > logged:
+            check.fail(index, f"counted = {counted!r} is not within the {logged} ballots logged")
+            return False
+        for i, item in enumerate(tallies if isinstance(tallies, list) else []):
+            count = item.get("count") if isinstance(item, dict) else None
+            if not _is_count(count) or count > counted:
+                check.fail(index, f"tallies[{i}]: count {count!r} is not within 0..counted = {counted}")
+                return False
+        return True
 
     # ------------------------------------------------------------ tree heads
 
-    def _check_sths(self) -> None:
+    def check_tree_head(self, sth: Any) -> SignedTreeHead:
+        """§7, V4: ``sth`` has exactly the STH fields, its signature verifies under the meeting's
+        ``log_key``, it covers exactly the entries fed so far, and its root is their MTH.
+        Returns the parsed STH; raises :class:`LogError` (nothing is recorded in the report)."""
+        size = self.tree.size
+        if self.meeting is None:
+            raise LogError("no meeting entry, so no log key to check the STH with")
+        verify_sth(sth, self.meeting.log_key)
+        head = parse_sth(sth)
+        if head.tree_size != size:
+            raise LogError(f"sth.json covers {head.tree_size} entries; log.jsonl has {size}")
+        if head.root != self.tree.root(size):
+            raise LogError("sth.json root is not the Merkle root of log.jsonl")
+        return head
+
+    def check_record_heads(self, latest: Any, history: list[Any] | None) -> None:
+        """The checks ``sth`` and ``sth_history`` of a record (V4, V5), after the whole log was fed."""
         size = self.tree.size
         check = self.checks["sth"]
         check.checked += 1
-        log_key = self.meeting.log_key if self.meeting else None
         try:
-            if log_key is None:
-                raise LogError("no meeting entry, so no log key to check the STH with")
-            verify_sth(self.record.sth, log_key)
-            sth = parse_sth(self.record.sth)
-            if sth.tree_size != size:
-                raise LogError(f"sth.json covers {sth.tree_size} entries; log.jsonl has {size}")
-            if sth.root != self.tree.root(size):
-                raise LogError("sth.json root is not the Merkle root of log.jsonl")
+            sth = self.check_tree_head(latest)
         except LogError as exc:
             check.fail(None, str(exc))
             return
-        history = self.checks["sth_history"]
+        assert self.meeting is not None
+        log_key = self.meeting.log_key
+        history_check = self.checks["sth_history"]
         previous_size = previous_time = 0
-        for i, item in enumerate(self.record.sths or []):
-            history.checked += 1
+        for i, item in enumerate(history or []):
+            history_check.checked += 1
             try:
                 verify_sth(item, log_key)
                 head = parse_sth(item)
@@ -314,7 +386,7 @@ class _Auditor:
                 verify_consistency(head.tree_size, size, head.root, self.tree.root(size), proof)
                 previous_size, previous_time = head.tree_size, head.timestamp
             except LogError as exc:
-                history.fail(None, f"sths.jsonl line {i + 1}: {exc}")
+                history_check.fail(None, f"sths.jsonl line {i + 1}: {exc}")
 
     # ------------------------------------------------------------ entry handlers
 
@@ -331,7 +403,7 @@ class _Auditor:
             check.fail(index, str(exc))
             return
         self.meeting = meeting
-        self.report.meeting_id = meeting.meeting_id
+        self._report.meeting_id = meeting.meeting_id
         self.verification_keys = meeting.verification_keys()
 
     def _credentials(self, index: int, entry: dict[str, Any]) -> None:
@@ -375,6 +447,24 @@ class _Auditor:
             check.fail(index, f"vote {definition.vote_id!r} is defined twice")
             return
         self.votes[definition.vote_id] = _VoteState(definition, index, definition.option_refs())
+
+    def _witness(self, index: int, entry: dict[str, Any]) -> None:
+        """V52 (docs/protocol.md §13 rule 2): a witness key registered in the log. The check
+        ``witnesses`` joins the report with the first ``witness`` entry."""
+        assert self.meeting is not None
+        if WITNESS_CHECK[0] not in self.checks:
+            self.checks[WITNESS_CHECK[0]] = CheckResult(*WITNESS_CHECK)
+        check = self.checks[WITNESS_CHECK[0]]
+        check.checked += 1
+        try:
+            witness = parse_witness_entry(entry, self.meeting.hash, self.meeting.log_key, index)
+        except LogError as exc:
+            check.fail(index, str(exc))
+            return
+        if witness.key in self.witnesses:
+            check.fail(index, f"witness key {witness.key.hex()[:16]}… is registered twice")
+            return
+        self.witnesses[witness.key] = witness
 
     def _vote_for(self, index: int, entry: dict[str, Any], check_name: str) -> _VoteState | None:
         vote_id = entry.get("vote_id")
@@ -654,8 +744,22 @@ def _is_count(value: Any) -> bool:
 
 
 def verify_record(record: Record) -> Report:
-    """Run every §8 check over ``record`` and return the report (it never raises for a bad record)."""
-    return _Auditor(record).run()
+    """Run every §8 check over ``record`` and return the report (it never raises for a bad record).
+
+    A thin driver over :class:`Auditor`: bound every count up front (§8.1 V36), feed every line,
+    then check ``sth.json`` and ``sths.jsonl`` (V4, V5)."""
+    auditor = Auditor(bound_on_feed=False)
+    auditor._report.entries = len(record.lines)
+    if not auditor.bound_counts(record.entries):
+        for name, check in auditor.checks.items():
+            check.ran = name == "tallies"
+        return auditor._report
+    for line, entry in zip(record.lines, record.entries):
+        auditor.feed(line, entry)
+    if not record.lines:
+        auditor.checks["meeting"].fail(None, "the log is empty")
+    auditor.check_record_heads(record.sth, record.sths)
+    return auditor.report()
 
 
 def check_receipt(record: Record, report: Report, receipt: Any) -> None:
@@ -691,4 +795,4 @@ def check_receipt(record: Record, report: Report, receipt: Any) -> None:
         check.fail(None, str(exc))
 
 
-__all__ = ["CHECKS", "CheckResult", "Report", "check_receipt", "verify_record"]
+__all__ = ["CHECKS", "Auditor", "CheckResult", "Failure", "Report", "check_receipt", "verify_record"]
