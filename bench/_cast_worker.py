@@ -12,9 +12,9 @@ from typing import Any
 
 from ballot.encrypt import encrypt_ballot
 from ballot.group import Point
-from ballot.simulate import plausible_choices
 from ballot.vote import VoteDefinition, parse_vote
 from keys.credentials import derive_private_key
+from piaojue_tools.simulate import plausible_choices
 
 _state: dict[str, Any] = {}
 

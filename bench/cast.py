@@ -42,13 +42,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ballot import demo_data
 from ballot.meeting import parse_meeting
 from ballot.vote import parse_vote
 from bench.report import table, write_section
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from keys.decrypt import parse_aggregates, partial_decrypt
 from keys.statefile import load_state
+from piaojue_tools import demo_data
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("PIAOJUE_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -76,7 +76,7 @@ PILOT_ATTEMPTS = 3
 
 @contextmanager
 def _unique_seats() -> Iterator[None]:
-    """``ballot.demo_data.deputy_roster`` numbers seats A001…H100 and then wraps around, so a demo
+    """``piaojue_tools.demo_data.deputy_roster`` numbers seats A001…H100 and then wraps around, so a demo
     of more than 800 deputies repeats seats (and ``create_demo`` fails on the roster's unique
     key). Seats from the 801st deputy on get the next hundred (A101…), here only."""
     original = demo_data.deputy_roster

@@ -20,7 +20,7 @@ from typing import Callable
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.audit import verify_record
 from ballot.ballot import verify_ballot
 from ballot.elgamal import encrypt
@@ -28,9 +28,10 @@ from ballot.encrypt import encrypt_ballot
 from ballot.group import GENERATOR, Point, Scalar
 from ballot.proofs import prove_range, verify_range
 from ballot.record import read_record, write_record
-from ballot.simulate import simulate
 from ballot.vote import parse_vote
 from bench.report import table, write_section
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import simulate
 
 
 def _batch_time(fn: Callable[[], object], batch: int) -> float:

@@ -23,12 +23,13 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.encrypt import encrypt_ballot
 from ballot.group import Point, Scalar
 from ballot.vote import parse_vote
 from bench.report import table, write_section
 from keys.credentials import format_code
+from piaojue_tools import demo_data
 
 CHROMIUM = os.environ.get("PIAOJUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

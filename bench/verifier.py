@@ -21,10 +21,11 @@ import time
 from io import BytesIO
 from pathlib import Path
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.record import write_record
-from ballot.simulate import simulate
 from bench.report import table, write_section
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE_REVISION_2 = "3687396"

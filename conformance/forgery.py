@@ -26,8 +26,8 @@ from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.record import Record
 from ballot.results import result_entry
-from ballot.simulate import SimulationResult
 from keys.decrypt import combine_shares, partial_decrypt
+from piaojue_tools.simulate import SimulationResult
 
 
 def public_hex(key: Ed25519PrivateKey) -> str:

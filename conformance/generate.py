@@ -1,7 +1,7 @@
 """Generate the piaojue/1 conformance vectors: ``python -m conformance.generate`` (from the
 repository root; about a minute).
 
-It runs one small seeded simulation (:func:`ballot.simulate.simulate`: 6 deputies, 3 trustees
+It runs one small seeded simulation (:func:`piaojue_tools.simulate.simulate`: 6 deputies, 3 trustees
 with threshold 2, six short votes), then writes every vector of ``conformance/manifest.json``:
 valid records, and invalid records each forged the way a tally service holding the log key would
 forge them (:mod:`conformance.forgery`: edited, recounted with honest decryption, re-signed), so
@@ -34,7 +34,7 @@ from typing import Any, Callable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 import ballot.encrypt as encrypt_module
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.audit import CHECKS, check_receipt, verify_record
 from ballot.ballot import ballot_hash, format_tracker, signature_message, tracker_code
 from ballot.encrypt import encrypt_ballot
@@ -45,9 +45,10 @@ from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.receipt import make_receipt
 from ballot.record import read_record
 from ballot.rules import compute_outcome
-from ballot.simulate import SimulationResult, simulate
 from conformance.forgery import index_of, public_hex, retally
 from keys.decrypt import partial_decrypt
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import SimulationResult, simulate
 
 HERE = Path(__file__).resolve().parent
 SEED = 7

@@ -1,6 +1,6 @@
 """``flask --app tally demo``: a realistic demo meeting with real crypto, ready for kiosks.
 
-386 deputies with Chinese names by default; the five-vote agenda of :func:`ballot.simulate.agenda`
+386 deputies with Chinese names by default; the five-vote agenda of :func:`piaojue_tools.simulate.agenda`
 (a resolution, 3 appointments, 13 livelihood projects choose up to 10, a 2-of-3 election, a
 4-department evaluation); 5 demo trustees, threshold 3, whose state files are kept in the
 instance folder, marked DEMO, under the passphrase ``demo``. Every vote is left pending. The
@@ -34,16 +34,16 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import select
 
-from ballot import demo_data
 from ballot.encrypt import encrypt_ballot
 from ballot.errors import PiaojueError
 from ballot.meeting import parse_meeting
-from ballot.simulate import plausible_choices, agenda
 from ballot.vote import VoteDefinition, parse_vote
 from keys.ceremony import begin, deal, receive
 from keys.credentials import derive_private_key, new_code, public_key_hex, sign_checkin
 from keys.decrypt import partial_decrypt
 from keys.statefile import KdfParams, load_state, save_state
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import agenda, plausible_choices
 from tally import checkin, context, db, intake, lifecycle, results, setup
 from tally.models import Deputy, Meeting, Trustee, Vote
 

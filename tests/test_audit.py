@@ -21,8 +21,8 @@ from ballot.receipt import make_receipt
 from ballot.ballot import display_tracker, ballot_hash
 from ballot.record import Record, read_record, write_record
 from ballot.rules import compute_outcome
-from ballot.simulate import simulate
 from ballot.vote import parse_vote
+from piaojue_tools.simulate import simulate
 from tests.forgery import signed_record
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,8 +18,8 @@ from ballot.errors import MeetingError, VoteDefinitionError
 from ballot.group import ed25519_key_has_prime_order
 from ballot.log import sign_sth
 from ballot.meeting import parse_meeting
-from ballot.simulate import simulate
 from ballot.vote import parse_vote
+from piaojue_tools.simulate import simulate
 from tests.forgery import hash_hex, index_of, public_hex, retally, signed_record
 
 # Torsion points of Ed25519 (canonical encodings): the identity, the point of order 2 (0, −1),

@@ -10,13 +10,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.ballot import ballot_hash, format_tracker, tracker_code, verify_ballot
 from ballot.encrypt import encrypt_ballot
 from ballot.errors import BallotError, ChoiceError
 from ballot.group import GENERATOR, ORDER, Point, Scalar
 from ballot.spoiled import verify_spoiled
 from ballot.vote import parse_vote
+from piaojue_tools import demo_data
 
 SECRET = Scalar.reduce(987654321987654321)
 KEY = Point.base_mul(SECRET)

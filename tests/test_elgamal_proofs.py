@@ -188,7 +188,7 @@ def test_generator_multiples_cache_is_thread_safe():
 
 
 def test_demo_roster_seats_are_unique_at_any_size():
-    from ballot.demo_data import deputy_roster
+    from piaojue_tools.demo_data import deputy_roster
 
     seats = [d["seat"] for d in deputy_roster(3000)]
     assert len(set(seats)) == 3000 and seats[0] == "A001" and seats[2600] == "AA001"

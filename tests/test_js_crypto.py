@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ballot import demo_data, simulate, templates
+from ballot import templates
 from ballot.ballot import ballot_context, ballot_hash, display_tracker, signature_message, verify_ballot
 from ballot.elgamal import Ciphertext, DiscreteLogTable, decrypt_with_secret
 from ballot.encrypt import check_choices, encrypt_ballot
@@ -44,6 +44,7 @@ from ballot.receipt import make_receipt, verify_receipt
 from ballot.spoiled import verify_spoiled
 from ballot.vote import VoteDefinition, parse_vote
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
+from piaojue_tools import demo_data, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 JS_TEST_DIR = ROOT / "tests" / "js"

@@ -52,7 +52,7 @@ def test_extras_and_scripts_are_declared():
     assert project["optional-dependencies"]["all"] == ["piaojue[trustee,clerk,service,test]"]
     assert project["scripts"] == {"piaojue-verify": "ballot.verify:main", "piaojue-monitor": "ballot.monitor:main"}
     include = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
-    for package in ("ballot", "keys", "tally", "kiosk"):
+    for package in ("ballot", "keys", "tally", "kiosk", "piaojue_tools"):
         assert package in include and f"{package}.*" in include
 
 
@@ -68,7 +68,7 @@ def base_venv(tmp_path_factory):
     source = work / "src"
     source.mkdir()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in ("ballot", "keys", "tally", "kiosk"):
+    for name in ("ballot", "keys", "tally", "kiosk", "piaojue_tools"):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
@@ -92,6 +92,9 @@ def test_base_install_is_the_verifier_alone(base_venv):
     assert probe.returncode != 0 and "No module named 'flask'" in probe.stderr, probe.stderr
     probe = _run([str(venv / "bin" / "python"), "-c", "import ballot.audit, ballot.verify, ballot.record"], env=env, cwd=work)
     assert probe.returncode == 0, probe.stderr
+    # The simulator (piaojue_tools, through the public `python -m ballot.simulate`) needs no extra.
+    probe = _run([str(venv / "bin" / "python"), "-m", "ballot.simulate", "--help"], env=env, cwd=work)
+    assert probe.returncode == 0 and "--out" in probe.stdout, probe.stderr
 
 
 def test_piaojue_verify_on_conformance_records(base_venv):

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.ballot import verify_ballot
 from ballot.encrypt import encrypt_ballot
 from ballot.errors import PiaojueError
@@ -26,7 +26,8 @@ from ballot.receipt import verify_receipt
 from ballot.rules import compute_outcome
 from ballot.spoiled import verify_spoiled
 from ballot.vote import parse_vote
-from ballot.simulate import simulate
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import simulate
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.text(max_size=8)

@@ -6,10 +6,11 @@ import copy
 
 import pytest
 
-from ballot import demo_data, templates
+from ballot import templates
 from ballot.errors import VoteDefinitionError
 from ballot.hashing import canonical_json, h256
 from ballot.vote import parse_vote
+from piaojue_tools import demo_data
 
 BASE = templates.selection("v3", "民生实事", demo_data.projects(13), 10)
 

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from ballot import demo_data
 from ballot.ballot import ballot_hash, display_tracker
 from ballot.hashing import canonical_json
 from keys.credentials import derive_seed, format_code, new_code
+from piaojue_tools import demo_data
 from tally import demo, lifecycle
 from tally.models import Meeting
 

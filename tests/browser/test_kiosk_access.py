@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from ballot import demo_data
+from piaojue_tools import demo_data
 from tally import demo, lifecycle
 
 from browser.axe import assert_no_axe_violations

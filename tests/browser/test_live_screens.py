@@ -169,7 +169,7 @@ def test_big_screen_ranked_list(server, screens):
     """v3, the livelihood projects (民生实事项目票决): the big screen ranks them with 入选 / 未入选."""
     import random
 
-    from ballot.simulate import plausible_choices
+    from piaojue_tools.simulate import plausible_choices
 
     console, big = screens
     console.page.fill("#timer-minutes", "")

@@ -14,10 +14,10 @@ import random
 
 import pytest
 
-from ballot.simulate import plausible_choices
 from browser.axe import assert_no_axe_violations
 from browser.conftest import MEETING, SCREENS
 from browser.test_live_screens import PASSWORD, cast
+from piaojue_tools.simulate import plausible_choices
 from tally import context, demo, lifecycle, setup
 from tally.web import auth as web_auth
 

@@ -24,11 +24,11 @@ from sqlalchemy import func, select
 
 from ballot.group import Scalar
 from ballot.proofs import pair_to_json, prove_partial
-from ballot.simulate import plausible_choices
 from faults.conftest import verify_all
 from keys.ceremony import parse_state
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
+from piaojue_tools.simulate import plausible_choices
 from service.conftest import staff_headers
 from service.test_web_support import csrf_token, staff_client, text
 from tally import context, db, demo, lifecycle, results

@@ -136,7 +136,7 @@ def _meeting_with_room(app, members: int, deputies: int) -> DemoMeeting:
         codes = [new_code() for _ in range(deputies)]
         setup.register_credentials("m1", [public_key_hex(derive_private_key(c, "m1")) for c in codes], actor="test")
         demo._demo_ceremony("m1")
-        from ballot.simulate import agenda
+        from piaojue_tools.simulate import agenda
 
         for entry in agenda():
             setup.define_vote("m1", entry, actor="test")

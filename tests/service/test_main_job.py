@@ -18,11 +18,11 @@ import time
 import urllib.parse
 import urllib.request
 
-from ballot import demo_data
 from ballot.rules import compute_outcome
-from ballot.simulate import agenda
 from ballot.vote import parse_vote
 from bench.cluster import free_port, wait_http
+from piaojue_tools import demo_data
+from piaojue_tools.simulate import agenda
 from tally.demo import hall_choices
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from ballot.simulate import plausible_choices
+from piaojue_tools.simulate import plausible_choices
 from service.test_web_support import post_form, staff_client, text
 from tally import context, db, demo, lifecycle
 from tally.models import AuditEvent

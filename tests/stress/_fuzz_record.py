@@ -42,8 +42,8 @@ from ballot.errors import PiaojueError
 from ballot.hashing import canonical_json, parse_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.record import LOG_NAME, STH_NAME, STHS_NAME, Record, read_record, zip_bytes
-from ballot.simulate import agenda, simulate
 from ballot.verify import main as verify_main
+from piaojue_tools.simulate import agenda, simulate
 
 CHECK_NAMES = {name for name, _ in CHECKS}
 HEX = "0123456789abcdef"

@@ -53,7 +53,6 @@ from typing import Any
 from ballot.ballot import ballot_hash
 from ballot.meeting import parse_meeting
 from ballot.record import read_record
-from ballot.simulate import plausible_choices
 from ballot.vote import parse_vote
 from keys.decrypt import parse_aggregates, partial_decrypt
 from keys.statefile import load_state
@@ -66,6 +65,7 @@ from bench.cast import (
     database,
     encrypt_all,
 )
+from piaojue_tools.simulate import plausible_choices
 from tests.stress._crash_check import Evidence, Violation, check
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,7 +24,6 @@ if str(ROOT) not in sys.path:
 
 from ballot import templates
 from ballot.ballot import format_tracker, parse_tracker, tracker_code
-from ballot.demo_data import projects
 from ballot.elgamal import encrypt
 from ballot.errors import EncodingError, PiaojueError
 from ballot.group import GENERATOR, IDENTITY, ORDER, Point, Scalar
@@ -39,6 +38,7 @@ from keys.credentials import (
     public_key_hex,
     sign_checkin,
 )
+from piaojue_tools.demo_data import projects
 
 VECTORS = Path(__file__).resolve().parent
 
