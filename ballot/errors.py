@@ -86,3 +86,23 @@ def wrong_fields(obj: dict[str, object], expected: set[str] | frozenset[str]) ->
     parts = [f"missing {missing}" if missing else "", f"unexpected {extra}" if extra else ""]
     return "wrong fields: " + "; ".join(part for part in parts if part)
 
+
+
+class MonitorError(PiaojueError):
+    """A live log that fails the monitor's checks (docs/protocol.md §13 "The monitor"): a tree
+    head, a consistency proof, an entry the signed root does not commit to, or an entry that
+    fails §8.1. ``index`` names the entry when there is one."""
+
+    def __init__(self, message: str, *, index: int | None = None, where: str | None = None) -> None:
+        self.index = index
+        super().__init__(message, where=where)
+
+
+class FetchError(PiaojueError):
+    """A §11 request that failed (network, HTTP status, or a body that is not a JSON document);
+    ``status`` and ``code`` are the HTTP status and §11 error code when the service answered."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message)
