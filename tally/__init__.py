@@ -47,11 +47,11 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
         migrations.upgrade(app)
 
     from tally import live
-    from tally.api import check_path_ids, demo_control, public, staff
+    from tally.api import demo_control, public, staff
+    from tally.http import check_path_ids
+    from tally.web import kiosk
 
     live.init_app(app)
-
-    import kiosk
 
     app.url_value_preprocessor(check_path_ids)
     app.register_blueprint(public.bp)
@@ -65,6 +65,7 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     from tally import web
 
     web.init_app(app)
+    web.csrf.exempt(staff.bp)  # the staff JSON API authenticates with bearer tokens, not cookies
 
     # Rate limits and the client address behind trusted proxies (issue #6).
     from tally import ratelimit

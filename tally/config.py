@@ -9,7 +9,7 @@ any of them. The variables (docs/deployment.md explains them in context):
 | ``PIAOJUE_INSTANCE_PATH`` (``INSTANCE_PATH``) | the instance folder (SQLite file, KEK file, demo trustees) | ``instance/`` beside the code |
 | ``DATABASE_URL`` | SQLAlchemy URL; ``postgresql+psycopg://…`` for PostgreSQL | SQLite file ``instance/piaojue.sqlite3`` |
 | ``PIAOJUE_KEY_ENCRYPTION_KEY`` | 64 hex chars (32 bytes): wraps each meeting's log key at rest | a random key kept in ``instance/key-encryption-key`` (mode 0600) |
-| ``PIAOJUE_PUBLIC_URL`` | base URL phones reach: receipt QR codes and short links on the tablets, pairing links; a server warns at start if unset or loopback (kiosk.loopback_warning) | the request's host URL |
+| ``PIAOJUE_PUBLIC_URL`` | base URL phones reach: receipt QR codes and short links on the tablets, pairing links; a server warns at start if unset or loopback (tally.web.kiosk.loopback_warning) | the request's host URL |
 | ``PIAOJUE_PUBLIC_URL_WARNING`` | ``0`` silences that start-up warning (``demo-serve`` prints its own hint instead) | on |
 | ``PIAOJUE_MAX_BODY`` | largest request body in bytes | 1 MiB |
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |

@@ -45,7 +45,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tally.api import json_body
+from tally.http import json_body
 from tally.errors import APIError
 
 DEFAULTS: dict[str, str] = {

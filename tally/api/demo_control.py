@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ballot.rules import quorum_met
 from tally import db, demo, lifecycle, setup
-from tally.api import json_body
+from tally.http import json_body
 from tally.errors import APIError, not_found
 from tally.models import Vote
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ballot.hashing import parse_json
 from tally import checkin, context, db, export, intake, live, logstore, ratelimit, receipts, results
-from tally.api import int_arg, json_body
+from tally.http import int_arg, json_body
 from tally.errors import APIError
 from tally.models import LogEntry, Meeting, Vote
 

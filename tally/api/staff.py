@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from tally import checkin, db, lifecycle, live, pairing, results, setup
-from tally.api import json_body
+from tally.http import json_body
 from tally.auth import actor, require
 from tally.errors import APIError
 from tally.models import AuditEvent, Credential, Deputy, Vote

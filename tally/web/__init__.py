@@ -135,9 +135,7 @@ def init_app(app: Flask) -> None:
     auth.login_manager.init_app(app)
     auth.login_manager.login_message = None
 
-    from tally.api import staff as staff_api
     from tally.web import account, audit_pages, bigscreen, console, results_pages, setup_pages
 
-    csrf.exempt(staff_api.bp)
     for bp in (account.bp, setup_pages.bp, results_pages.bp, audit_pages.bp, console.bp, bigscreen.bp):
         app.register_blueprint(bp)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-import kiosk
+from tally.web import kiosk
 from tally import create_app
 
 

@@ -18,7 +18,8 @@ def page_forms(app) -> list[tuple[str, str]]:
     creates what later requests need), from the url_map."""
     found = routes(app)
     unsafe = {(e, m) for e, methods in found.items() for m in methods & UNSAFE
-              if app.view_functions[e].__module__.startswith("tally.web.")}
+              if app.view_functions[e].__module__.startswith("tally.web.")
+              and app.view_functions[e].__module__ != "tally.web.kiosk"}  # the tablet's pages: no cookies
     ordered = [(e, m) for e in TABLE for m in sorted(found.get(e, ())) if (e, m) in unsafe]
     assert set(ordered) == unsafe, f"not in the access table: {unsafe - set(ordered)}"
     return ordered
