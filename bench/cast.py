@@ -140,9 +140,10 @@ class Setup:
     meeting (roster, credentials, ceremony, votes, seal) and a clerk token."""
 
     def __init__(self, url: str, instance: Path) -> None:
-        from tally import context, create_app, logstore, migrations
+        from tally import create_app
+        from tally.store import cache, logstore, migrations
 
-        context.clear()
+        cache.clear()
         logstore._trees.clear()
         # No vote timer: the served instances run their own, and a timer round in flight while
         # this app's engine is disposed would leak its connection.
@@ -162,10 +163,10 @@ class Setup:
         return DemoMeeting(meeting_id, [Person(p.seat, p.code) for p in people], token, folder)
 
     def close(self) -> None:
-        from tally import context, logstore
+        from tally.store import cache, logstore
 
         self.app.extensions["piaojue.engine"].dispose()
-        context.clear()
+        cache.clear()
         logstore._trees.clear()
 
 
@@ -726,7 +727,7 @@ def report(results: list[Result], pilots: list[Result], chosen: dict[str, str], 
         + ("; ".join(ratios) or "—") + ".",
         "gunicorn configuration, tried on the 386-deputy resolution vote of each store (the faster one "
         "serves the rest of that store's runs; sync workers serve one request at a time, so the per-process "
-        "group commit of `tally.batching` never gets more than one ballot per transaction):\n\n"
+        "group commit of `tally.store.batching` never gets more than one ballot per transaction):\n\n"
         + table(["store", "config", "options", "ballots/s", "p50 ms", "p99 ms", "CPU cores", ""], pilot_rows)
         + "\n\nCommand lines used:\n\n" + commands,
         f"Setup not timed: demo meeting creation, signed check-ins over HTTP, ballot encryption in "

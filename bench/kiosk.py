@@ -100,11 +100,12 @@ def _python_ms(vote_entry: dict, choices: dict, rounds: int) -> float:
 def run(quick: bool = False) -> str:
     from playwright.sync_api import sync_playwright
 
-    from tally import context, create_app, demo, lifecycle, logstore, pairing
+    from tally import create_app, demo, lifecycle, pairing
+    from tally.store import cache, logstore
 
     rounds = 3 if quick else 15
     tmp = Path(tempfile.mkdtemp(prefix="piaojue-bench-kiosk-"))
-    context.clear()
+    cache.clear()
     logstore._trees.clear()
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/t.sqlite3", "KEY_ENCRYPTION_KEY": "55" * 32, "TESTING": True},
                      instance_path=str(tmp / "instance"))

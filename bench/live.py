@@ -3,7 +3,7 @@ one meeting while its ballots stream in.
 
 Deployment: ``bench.cluster`` (2 single-process gunicorn instances from deploy/gunicorn.conf.py
 behind nginx with ``ip_hash``, Redis as the Socket.IO message queue, a fresh PostgreSQL schema),
-once per configuration (``CONFIGS``): the ``gevent`` worker with tally.gc_tuning's
+once per configuration (``CONFIGS``): the ``gevent`` worker with tally.ops.gc_tuning's
 garbage-collector settings (deploy/gunicorn.conf.py's default), and, as the baseline measured in
 the same run, the same worker with CPython's default collector (``PIAOJUE_GC_TUNING=0``).
 ``measure("gthread", …)`` runs the gthread worker (Flask-SocketIO ``threading``, WebSocket by
@@ -31,10 +31,10 @@ closes. Measured, per vote:
   ``vote_state`` open, turnout counts that never decrease and end at the number of ballots,
   then ``vote_state`` closed after the last turnout; and every client must have received exactly
   the sequence of the other clients of its kind (kiosk or staff) on its instance (each instance
-  coalesces its own fan-out, tally.live_turnout, so instances may differ in intermediate counts,
+  coalesces its own fan-out, tally.live.turnout, so instances may differ in intermediate counts,
   never in order);
 - **garbage-collector pauses** inside the stream: each instance logs every collection's pause
-  (``PIAOJUE_GC_LOG``, tally.gc_tuning.PauseLog); reported are the full (generation 2)
+  (``PIAOJUE_GC_LOG``, tally.ops.gc_tuning.PauseLog); reported are the full (generation 2)
   collections and the longest pause of any generation that ended during the stream.
 
 ``python -m bench live`` writes its section of docs/performance.md (about 6 minutes); ``--quick``
@@ -96,8 +96,8 @@ class LiveCluster(Cluster):
         return env
 
     def gc_pauses(self, pid: int) -> tuple[dict[str, str], list[tuple[float, int, float]]]:
-        """The collector's policy and pauses of worker process ``pid`` (tally.gc_tuning.PauseLog)."""
-        from tally.gc_tuning import read_pauses
+        """The collector's policy and pauses of worker process ``pid`` (tally.ops.gc_tuning.PauseLog)."""
+        from tally.ops.gc_tuning import read_pauses
 
         return read_pauses(self.workdir / f"gc-{pid}.log")
 
@@ -555,7 +555,7 @@ def run_vote(session: Session, vote_id: str, rate: float | None, log: Callable[[
 def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str], None], *,
             streams: list[tuple[str, float | None]] | None = None, quiet: bool = True,
             gc_tuning: bool = True) -> list[Result]:
-    """One configuration (gunicorn worker type, tally.gc_tuning or not): start the cluster,
+    """One configuration (gunicorn worker type, tally.ops.gc_tuning or not): start the cluster,
     connect the clients, run ``streams`` (vote, ballots/s or None for full speed), waiting for an
     idle machine before each if ``quiet``."""
     from bench._live_clients import kiosk_main, presidium_main
@@ -687,13 +687,13 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
         "over every N (presidium: all 5 clients; kiosks: a sample of "
         f"{KIOSK_LATENCY_SAMPLE}), one monotonic clock; negative when the event overtakes the HTTP response. "
         "Turnout is coalesced per instance to one event per 100 ms for staff clients and per 1 s for the others "
-        "(tally.live_turnout). Memory: instance RSS "
+        "(tally.live.turnout). Memory: instance RSS "
         "with the clients connected minus before, per socket it holds. CPU in cores during the stream; "
         "\"other\" is work outside this benchmark (the machine is shared). \"Every event\": joined, kept "
         "the socket, `vote_state` open, counts never decreasing and ending at the number of 201s, "
         "`vote_state` closed last, the same sequence as every other client of its kind (kiosk or staff) on its "
         "instance. GC: full (generation 2) collections that ended during the stream, over both instances, and "
-        "the longest pause of any generation (tally.gc_tuning; \"CPython GC\" is the same worker with the "
+        "the longest pause of any generation (tally.ops.gc_tuning; \"CPython GC\" is the same worker with the "
         "interpreter's default collector, `PIAOJUE_GC_TUNING=0`, the baseline). "
         f"Target: presidium p99 ≤ {TARGET_P99 * 1000:.0f} ms with 3,000 clients.\n\n"
         + table(["worker", "ballots", "clients", "accepted", "presidium p50 / p99 ms", "kiosk p50 / p99 ms",

@@ -14,7 +14,7 @@ process); run several instances behind nginx for more cores (docs/deployment.md)
 gevent took 142 ballots/s against gthread's 19, with about 70 KiB per socket against 120;
 gthread needed 4 threads per socket (6,000 per instance) and, in one run, dropped sockets.
 
-``PIAOJUE_GC_TUNING`` (1, the default, or 0) applies tally.gc_tuning's garbage-collector
+``PIAOJUE_GC_TUNING`` (1, the default, or 0) applies tally.ops.gc_tuning's garbage-collector
 settings in the worker: in that benchmark they took the presidium's p99 from 221–238 ms to
 119–122 ms in the same run, with no full collection during the ballot streams.
 """
@@ -30,7 +30,7 @@ if worker_class not in ("gthread", "gevent"):
 gc_tuning = os.environ.get("PIAOJUE_GC_TUNING", "1")
 if gc_tuning not in ("0", "1"):
     raise ValueError(f"PIAOJUE_GC_TUNING must be 0 or 1, not {gc_tuning!r}")
-if gc_tuning == "1":  # read by gevent in the worker (tally.gc_tuning)
+if gc_tuning == "1":  # read by gevent in the worker (tally.ops.gc_tuning)
     os.environ.setdefault("GEVENT_TRACK_GREENLET_TREE", "0")
 threads = int(os.environ.get("PIAOJUE_THREADS", "64"))
 worker_connections = int(os.environ.get("PIAOJUE_CONNECTIONS", "10000"))
@@ -48,10 +48,10 @@ if _hard != resource.RLIM_INFINITY and _soft < _hard:
 
 
 def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
-    """Once the worker has loaded the app: the garbage-collector settings of tally.gc_tuning
+    """Once the worker has loaded the app: the garbage-collector settings of tally.ops.gc_tuning
     (``PIAOJUE_GC_TUNING=0``: CPython's defaults), and with ``PIAOJUE_GC_LOG=<folder>`` a log of
     every collection's pause (read by ``python -m bench live``)."""
-    from tally import gc_tuning as tuning
+    from tally.ops import gc_tuning as tuning
 
     if gc_tuning == "1":
         tuning.apply()

@@ -38,7 +38,7 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from tally import db, migrations
+    from tally.store import db, migrations
 
     url = database_url(app)
     app.config["DATABASE_URL"] = url
@@ -46,12 +46,12 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     if url.startswith("sqlite") and app.config.get("AUTO_MIGRATE", True):
         migrations.upgrade(app)
 
-    from tally import live
+    from tally.live import broadcast
     from tally.api import demo_control, public, staff
     from tally.http import check_path_ids
     from tally.web import kiosk
 
-    live.init_app(app)
+    broadcast.init_app(app)
 
     app.url_value_preprocessor(check_path_ids)
     app.register_blueprint(public.bp)
@@ -68,7 +68,7 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     web.csrf.exempt(staff.bp)  # the staff JSON API authenticates with bearer tokens, not cookies
 
     # Rate limits and the client address behind trusted proxies (issue #6).
-    from tally import ratelimit
+    from tally.ops import ratelimit
 
     ratelimit.init_app(app)
 

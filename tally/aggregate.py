@@ -21,7 +21,7 @@ from sqlalchemy import select
 from ballot.elgamal import Ciphertext
 from ballot.group import Point
 from ballot.hashing import parse_json
-from tally.models import LogEntry, Vote
+from tally.store.models import LogEntry, Vote
 
 
 def logged_ciphertext(alpha_hex: str, beta_hex: str) -> Ciphertext:

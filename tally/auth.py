@@ -16,9 +16,9 @@ from typing import Any, Callable
 from flask import g, request
 from sqlalchemy import select
 
-from tally import db
+from tally.store import db
 from tally.errors import APIError
-from tally.models import StaffToken
+from tally.store.models import StaffToken
 
 ROLES = ("clerk", "presidium", "trustee", "auditor")
 

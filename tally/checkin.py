@@ -24,16 +24,17 @@ from sqlalchemy import func, select
 from ballot.errors import EncodingError
 from ballot.hashing import hex_bytes
 from keys.credentials import checkin_message
-from tally import context, db, live
-from tally.audit_trail import record_event
+from tally.live import broadcast
+from tally.store import cache, db
+from tally.store.audit_trail import record_event
 from tally.errors import APIError
-from tally.models import Credential, Deputy, utcnow
+from tally.store.models import Credential, Deputy, utcnow
 
 MAX_SEAT = 32
 
 
 def check_in(meeting_id: str, body: Any) -> dict[str, int]:
-    meeting = context.sealed_meeting(meeting_id)
+    meeting = cache.sealed_meeting(meeting_id)
     if not isinstance(body, dict) or set(body) != {"credential", "seat", "signature"}:
         raise APIError("malformed", "check-in needs exactly credential, seat and signature")
     seat = body["seat"]
@@ -76,15 +77,15 @@ def check_in(meeting_id: str, body: Any) -> dict[str, int]:
             stored.seat = seat
             stored.checked_in_at = utcnow()
         present = row.checkins
-    live.announce_presence(row)
+    broadcast.announce_presence(row)
     if first_time:
-        live.announce_seat_checked_in(meeting_id, seat)
+        broadcast.announce_seat_checked_in(meeting_id, seat)
     return {"present": present}
 
 
 def set_checkin_open(meeting_id: str, is_open: bool, *, actor: str) -> dict[str, Any]:
     """Close or reopen check-in for a sealed meeting (an audited staff action)."""
-    context.sealed_meeting(meeting_id)
+    cache.sealed_meeting(meeting_id)
     db.session().rollback()
     with db.locked_meeting(meeting_id) as (locked, row):
         changed = row.checkin_open != is_open
@@ -93,7 +94,7 @@ def set_checkin_open(meeting_id: str, is_open: bool, *, actor: str) -> dict[str,
             record_event(actor, "checkin.open" if is_open else "checkin.close", meeting_id,
                          {"present": row.checkins}, session=locked)
         state = checkin_state_payload(row)
-    live.announce_checkin_state(meeting_id, state)
+    broadcast.announce_checkin_state(meeting_id, state)
     return state
 
 

@@ -19,7 +19,8 @@ from flask.cli import AppGroup, with_appcontext
 
 from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
-from tally import auth, checkin, context, demo, export, lifecycle, migrations, results, setup
+from tally import auth, checkin, demo, export, lifecycle, results, setup
+from tally.store import cache, migrations
 from tally.errors import APIError
 
 CLI_ACTOR = "clerk:cli"
@@ -229,7 +230,7 @@ def vote_tally(meeting_id: str, vote_id: str) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.zip")
 def record(meeting_id: str, out: str) -> None:
     """Write the meeting's election record (SPEC §8) as a zip."""
-    _run(lambda: context.sealed_meeting(meeting_id))
+    _run(lambda: cache.sealed_meeting(meeting_id))
     path = _run(lambda: export.write_record_zip(meeting_id, out))
     click.echo(f"record written to {path}")
 
@@ -490,8 +491,8 @@ def user_list() -> None:
     """List the staff accounts."""
     from sqlalchemy import select
 
-    from tally import db
-    from tally.models import StaffUser
+    from tally.store import db
+    from tally.store.models import StaffUser
 
     for user in db.session().scalars(select(StaffUser).order_by(StaffUser.username)):
         where = f" meeting {user.meeting_id} trustee {user.trustee_index}" if user.role == "trustee" else ""

@@ -15,14 +15,14 @@ any of them. The variables (docs/deployment.md explains them in context):
 | ``SECRET_KEY`` | Flask session signing key (staff pages) | random per process |
 | ``SOCKETIO_MESSAGE_QUEUE`` | ``redis://127.0.0.1:6379/0``: Socket.IO events across instances and from CLI commands | none (in-process) |
 | ``SOCKETIO_CHANNEL`` | the Redis pub/sub channel (one per deployment sharing a Redis) | ``piaojue-live`` |
-| ``PIAOJUE_TRUSTED_PROXIES`` | reverse proxies in front (1 behind nginx): the client address comes from ``X-Forwarded-For`` (``tally.ratelimit``) | 0 |
+| ``PIAOJUE_TRUSTED_PROXIES`` | reverse proxies in front (1 behind nginx): the client address comes from ``X-Forwarded-For`` (``tally.ops.ratelimit``) | 0 |
 | ``PIAOJUE_RATELIMIT_STORAGE_URL`` | where rate-limit counts live (``redis://…`` shares them across instances) | ``SOCKETIO_MESSAGE_QUEUE``, else process memory |
 | ``PIAOJUE_RATELIMIT_CHECKIN_ADDRESS`` | check-ins per client address and meeting ("" = off) | ``6000 per minute`` |
 | ``PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL`` | check-ins per credential and meeting ("" = off) | ``10 per minute`` |
 | ``PIAOJUE_RATELIMIT_LOGIN_ADDRESS`` | staff sign-in attempts per client address ("" = off) | ``30 per minute`` |
 | ``PIAOJUE_RATELIMIT_PAIR_ADDRESS`` | tablet pairing attempts per client address ("" = off) | ``600 per minute`` |
 | ``PIAOJUE_RATELIMIT_PAIR_FAILURES_ADDRESS`` | failed pairing attempts (unknown, used or expired code) per client address ("" = off) | ``60 per 10 minutes`` |
-| ``PIAOJUE_TURNOUT_INTERVAL``, ``PIAOJUE_TURNOUT_STAFF_INTERVAL`` | least seconds between two ``turnout`` events of one vote from one instance, to tablets and screens / to staff clients (tally.live_turnout) | 1.0 / 0.1 (0 under ``TESTING``) |
+| ``PIAOJUE_TURNOUT_INTERVAL``, ``PIAOJUE_TURNOUT_STAFF_INTERVAL`` | least seconds between two ``turnout`` events of one vote from one instance, to tablets and screens / to staff clients (tally.live.turnout) | 1.0 / 0.1 (0 under ``TESTING``) |
 | ``PIAOJUE_KIOSK_POST_TIMEOUT`` | seconds a tablet waits for the answer to a ballot post before it posts the same ballot again (kiosk/static/js/submit.js) | 30 |
 | ``SOCKETIO_ASYNC_MODE`` | ``threading`` or ``gevent``: must match the gunicorn worker (deploy/gunicorn.conf.py sets it from ``PIAOJUE_WORKER``) | ``threading`` |
 | ``PIAOJUE_SECURE_COOKIES`` (``SESSION_COOKIE_SECURE``) | ``1``: the staff session cookie is sent over HTTPS only | off |

@@ -44,8 +44,9 @@ from keys.decrypt import partial_decrypt
 from keys.statefile import KdfParams, load_state, save_state
 from piaojue_tools import demo_data
 from piaojue_tools.simulate import agenda, plausible_choices
-from tally import checkin, context, db, intake, lifecycle, results, setup
-from tally.models import Deputy, Meeting, Trustee, Vote
+from tally import checkin, intake, lifecycle, results, setup
+from tally.store import cache, db
+from tally.store.models import Deputy, Meeting, Trustee, Vote
 
 DEMO_PASSPHRASE = "demo"
 DEMO_KDF = KdfParams(memory_cost=16 * 1024, iterations=2, lanes=1)
@@ -119,8 +120,8 @@ def demo_tally(meeting_id: str, vote_id: str, trustees: list[int] | None = None)
     meeting = db.session().get(Meeting, meeting_id)
     assert meeting is not None and meeting.is_demo
     chosen = trustees or list(range(1, meeting.threshold + 1))
-    parsed = context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    parsed = cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     vote = db.session().get(Vote, (meeting_id, vote_id))
     assert vote is not None
     aggregates = results.vote_aggregates(vote)
@@ -135,7 +136,7 @@ def demo_tally(meeting_id: str, vote_id: str, trustees: list[int] | None = None)
 def simulate_session(meeting_id: str, people: list[DemoDeputy], *, seed: int = 0, turnout: float = 0.97) -> None:
     """Simulated deputies check in, then every vote is opened, cast, closed and published."""
     rng = random.Random(seed)
-    parsed = context.sealed_meeting(meeting_id)
+    parsed = cache.sealed_meeting(meeting_id)
     present = rng.sample(people, k=max(1, round(len(people) * 0.96)))
     keys = {p.seat: derive_private_key(p.code, meeting_id) for p in present}
     for person in present:
@@ -146,7 +147,7 @@ def simulate_session(meeting_id: str, people: list[DemoDeputy], *, seed: int = 0
         )
     vote_ids = list(db.session().scalars(select(Vote.vote_id).where(Vote.meeting_id == meeting_id).order_by(Vote.position)))
     for vote_id in vote_ids:
-        definition = context.vote_definition(meeting_id, vote_id)
+        definition = cache.vote_definition(meeting_id, vote_id)
         lifecycle.open_vote(meeting_id, vote_id, actor=ACTOR)
         voters = rng.sample(present, k=max(1, round(len(present) * turnout)))
         for person in voters:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from ballot.hashing import canonical_json
 from ballot.record import LOG_NAME, STH_NAME, STHS_NAME, zip_bytes
-from tally import db, logstore
-from tally.models import LogEntry, TreeHead
+from tally.store import db, logstore
+from tally.store.models import LogEntry, TreeHead
 
 
 def record_files(meeting_id: str) -> dict[str, bytes]:

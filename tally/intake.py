@@ -31,10 +31,13 @@ from ballot.errors import BallotError, EncodingError
 from ballot.hashing import canonical_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally import aggregate, context, db, live, logstore, offload
-from tally.batching import GroupCommit, Item
+from tally import aggregate
+from tally.live import broadcast
+from tally.ops import offload
+from tally.store import cache, db, logstore
+from tally.store.batching import GroupCommit, Item
 from tally.errors import APIError
-from tally.models import CastBallot, Credential, LogEntry, SpoiledBallot, TreeHead, Vote
+from tally.store.models import CastBallot, Credential, LogEntry, SpoiledBallot, TreeHead, Vote
 from tally.receipts import original_receipt
 
 STATUS = {
@@ -82,7 +85,7 @@ def _check_credential(credential: Credential | None, vote: Vote) -> Credential:
 
 @dataclass
 class _Pending:
-    """A verified ballot waiting for its batch (see tally.batching)."""
+    """A verified ballot waiting for its batch (see tally.store.batching)."""
 
     meeting_id: str
     vote_id: str
@@ -96,12 +99,12 @@ class _Pending:
 
 def submit_ballot(meeting_id: str, vote_id: str, body: Any) -> Accepted:
     """Steps 1–2 here, outside any lock; steps 3–9 in the meeting's next group commit."""
-    meeting = context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    meeting = cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     if not isinstance(body, dict):
         raise rejection("malformed", "a ballot is a JSON object")
     try:
-        # off the gevent hub: the live fan-out and other requests go on meanwhile (tally.offload)
+        # off the gevent hub: the live fan-out and other requests go on meanwhile (tally.ops.offload)
         verified = offload.cpu_bound(verify_ballot, body, definition, meeting.hash, meeting.public_key)
         data = canonical_json(body)
     except BallotError as exc:
@@ -171,7 +174,7 @@ def _run_batch(meeting_id: str, items: Sequence[Item[_Pending]]) -> None:
             _append(batch, log, item, vote, seat)
         receipts = _receipts(batch, log, _insert(batch, log))
     # Receipts go out only now that the batch is committed: if the commit fails, the error is
-    # every item's (tally.batching) and no client holds a receipt for an unlogged ballot.
+    # every item's (tally.store.batching) and no client holds a receipt for an unlogged ballot.
     _hand_out(batch, receipts)
 
 
@@ -304,9 +307,9 @@ def _hand_out(batch: _Batch, receipts: list[Accepted]) -> None:
     for appended, accepted in zip(batch.appended, receipts):
         appended.item.result = accepted
     for vote in batch.touched.values():
-        live.announce_turnout(vote)
+        broadcast.announce_turnout(vote)
     for appended in batch.appended:
-        live.announce_seat_voted(batch.meeting_id, appended.item.payload.vote_id, appended.seat)
+        broadcast.announce_seat_voted(batch.meeting_id, appended.item.payload.vote_id, appended.seat)
 
 
 _group_commit: GroupCommit[_Pending] = GroupCommit(_run_batch)
@@ -324,8 +327,8 @@ def _repeat(meeting_id: str, row: CastBallot, data: bytes) -> Accepted:
 
 def submit_spoiled(meeting_id: str, vote_id: str, body: Any) -> dict[str, Any]:
     """Log a §4.4 spoiled ballot (the Benaloh challenge) while the vote is open."""
-    meeting = context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    meeting = cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     if not isinstance(body, dict) or "type" in body:
         raise rejection("malformed", "the body is a §4.4 spoiled entry without \"type\"")
     entry = {"type": "spoiled", **body}

@@ -25,10 +25,11 @@ from sqlalchemy import func, select
 
 from ballot.clock import format_log_time, parse_log_time
 from ballot.hashing import parse_json
-from tally import live, logstore
-from tally.audit_trail import record_event
+from tally.live import broadcast
+from tally.store import logstore
+from tally.store.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
-from tally.models import Credential, LogEntry, Vote
+from tally.store.models import Credential, LogEntry, Vote
 
 MAX_DURATION = 24 * 3600
 
@@ -81,8 +82,8 @@ def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: in
             datetime.now(timezone.utc) + timedelta(seconds=duration_seconds) if duration_seconds else None
         )
         record_event(actor, "vote.open", meeting_id, {"vote_id": vote_id, "present": present}, session=log.session)
-    live.announce_vote_state(vote)
-    live.announce_turnout(vote)
+    broadcast.announce_vote_state(vote)
+    broadcast.announce_turnout(vote)
     return vote
 
 
@@ -103,7 +104,7 @@ def close_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         vote.held_remaining_ms = None
         record_event(actor, "vote.close", meeting_id, {"vote_id": vote_id, "ballots": vote.ballots_logged},
                      session=log.session)
-    live.announce_vote_state(vote)
+    broadcast.announce_vote_state(vote)
     return vote
 
 
@@ -131,8 +132,8 @@ def hold_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         vote.closes_at = None
         record_event(actor, "vote.hold", meeting_id, {"vote_id": vote_id, "remaining_ms": remaining_ms},
                      session=log.session)
-    live.announce_vote_state(vote)
-    live.announce_hold(vote)
+    broadcast.announce_vote_state(vote)
+    broadcast.announce_hold(vote)
     return vote
 
 
@@ -147,6 +148,6 @@ def resume_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         vote.held = False
         vote.held_remaining_ms = None
         record_event(actor, "vote.resume", meeting_id, {"vote_id": vote_id}, session=log.session)
-    live.announce_vote_state(vote)
-    live.announce_hold(vote)
+    broadcast.announce_vote_state(vote)
+    broadcast.announce_hold(vote)
     return vote

@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from tally import db
-from tally.audit_trail import record_event
+from tally.store import db
+from tally.store.audit_trail import record_event
 from tally.errors import APIError
-from tally.models import Deputy, Meeting, Pairing
+from tally.store.models import Deputy, Meeting, Pairing
 
 LIFETIME = timedelta(hours=12)
 

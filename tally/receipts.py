@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from ballot.ballot import display_tracker
 from ballot.receipt import make_receipt
-from tally import db, logstore
+from tally.store import db, logstore
 from tally.errors import not_found
-from tally.models import CastBallot, TreeHead
+from tally.store.models import CastBallot, TreeHead
 
 
 def receipt_for(meeting_id: str, row: CastBallot, head: TreeHead) -> dict[str, Any]:

@@ -18,10 +18,12 @@ from ballot.errors import PiaojueError, ProofError
 from ballot.hashing import parse_json
 from ballot.results import result_entry
 from keys.decrypt import combine_shares, verify_share_entry
-from tally import aggregate, context, db, live, logstore
-from tally.audit_trail import record_event
+from tally import aggregate
+from tally.live import broadcast
+from tally.store import cache, db, logstore
+from tally.store.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
-from tally.models import LogEntry, Vote
+from tally.store.models import LogEntry, Vote
 
 Aggregate = tuple[str, str, Ciphertext]
 
@@ -35,7 +37,7 @@ def _vote(meeting_id: str, vote_id: str) -> Vote:
 
 def vote_aggregates(vote: Vote) -> list[Aggregate]:
     """The vote's running aggregate (:mod:`tally.aggregate`) as ``(contest, option, (A, B))``."""
-    refs = context.vote_definition(vote.meeting_id, vote.vote_id).option_refs()
+    refs = cache.vote_definition(vote.meeting_id, vote.vote_id).option_refs()
     return [(c, o, ct) for (c, o), ct in zip(refs, aggregate.read(vote, len(refs)))]
 
 
@@ -71,7 +73,7 @@ def _missing(meeting: Any, posted: list[int]) -> tuple[list[int], list[dict[str,
 
 def decryption_status(meeting_id: str, vote_id: str) -> dict[str, Any]:
     """Which trustees have posted a verified share for the vote, and which are awaited (SPEC §8)."""
-    meeting = context.sealed_meeting(meeting_id)
+    meeting = cache.sealed_meeting(meeting_id)
     vote = _vote(meeting_id, vote_id)
     posted = sorted(entry["trustee"] for entry in _share_entries(db.session(), meeting_id, vote_id))
     missing, missing_trustees = _missing(meeting, posted)
@@ -87,8 +89,8 @@ def decryption_status(meeting_id: str, vote_id: str) -> dict[str, Any]:
 
 def submit_share(meeting_id: str, vote_id: str, entry: Any, *, actor: str = "trustee") -> dict[str, Any]:
     """Verify and log a trustee's §8 share entry; publish the result once ``threshold`` are in."""
-    meeting = context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    meeting = cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     vote = _vote(meeting_id, vote_id)
     if vote.state != "closed":
         raise conflict("vote_not_closed", f"vote {vote_id!r} is {vote.state}; shares are taken after it closes")
@@ -123,8 +125,8 @@ def submit_share(meeting_id: str, vote_id: str, entry: Any, *, actor: str = "tru
 
 def publish(meeting_id: str, vote_id: str, *, actor: str) -> dict[str, Any]:
     """Combine the logged shares and log the §8 result with its §9 outcome."""
-    meeting = context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    meeting = cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     db.session().rollback()
     with logstore.writing(meeting_id) as log:
         vote = log.session.get(Vote, (meeting_id, vote_id))
@@ -158,8 +160,8 @@ def publish(meeting_id: str, vote_id: str, *, actor: str) -> dict[str, Any]:
         log.append(result)
         vote.state = "published"
         record_event(actor, "vote.publish", meeting_id, {"vote_id": vote_id}, session=log.session)
-    live.announce_vote_state(vote)
-    live.announce_result(meeting_id, result)
+    broadcast.announce_vote_state(vote)
+    broadcast.announce_result(meeting_id, result)
     return result
 
 

@@ -22,11 +22,11 @@ from keys.ceremony import meeting_trustees
 from keys.credentials import check_public_key
 from keys.errors import CredentialError, RosterError
 from keys.roster import parse_roster_bytes
-from tally import db, logstore
-from tally.audit_trail import record_event
+from tally.store import db, logstore
+from tally.store.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
-from tally.logkeys import new_log_key
-from tally.models import CeremonyMessage, Credential, Deputy, Meeting, Trustee, Vote
+from tally.store.logkeys import new_log_key
+from tally.store.models import CeremonyMessage, Credential, Deputy, Meeting, Trustee, Vote
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_TRUSTEES = 16

@@ -17,9 +17,10 @@ from datetime import datetime, timezone
 from flask import Flask
 from sqlalchemy import select
 
-from tally import db, lifecycle
+from tally import lifecycle
+from tally.store import db
 from tally.errors import APIError
-from tally.models import Vote
+from tally.store.models import Vote
 
 INTERVAL = 0.5
 ACTOR = "system:timer"

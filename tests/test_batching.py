@@ -1,4 +1,4 @@
-"""tally.batching.GroupCommit: batches, per-item errors, failed transactions, leadership."""
+"""tally.store.batching.GroupCommit: batches, per-item errors, failed transactions, leadership."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tally.batching import GroupCommit
+from tally.store.batching import GroupCommit
 
 
 def test_concurrent_submissions_are_batched_and_each_gets_its_result():

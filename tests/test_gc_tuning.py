@@ -1,4 +1,4 @@
-"""tally.gc_tuning: the collector settings gunicorn applies in each worker, and the pause log
+"""tally.ops.gc_tuning: the collector settings gunicorn applies in each worker, and the pause log
 ``bench live`` reads. (That the served instances run with them is asserted by
 tests/scale/test_live_broadcast.py, through the instances' own pause logs.)"""
 
@@ -8,7 +8,7 @@ import gc
 
 import pytest
 
-from tally import gc_tuning
+from tally.ops import gc_tuning
 
 
 @pytest.fixture

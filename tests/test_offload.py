@@ -1,4 +1,4 @@
-"""tally.offload: under gevent, a ballot's CPU-bound check runs in a native thread and the hub
+"""tally.ops.offload: under gevent, a ballot's CPU-bound check runs in a native thread and the hub
 keeps serving other greenlets meanwhile; without gevent it runs in the caller. Real ballot
 verification, in a fresh interpreter with gevent's monkey-patching (as gunicorn's gevent worker
 applies it)."""
@@ -19,7 +19,7 @@ def _run(mode: str) -> dict:
             monkey.patch_all()
         import json, time
         import gevent
-        from tally import offload
+        from tally.ops import offload
         from ballot.group import Point, Scalar
 
         def work():

@@ -32,7 +32,8 @@ from keys.envelope import seal, share_associated_data
 from keys.errors import RelayError
 from keys.relay_client import RelayClient
 from keys.statefile import load_state
-from tally import context, create_app, logstore
+from tally import create_app
+from tally.store import cache, logstore
 
 MEETING = "m1"
 TRUSTEES = ["甲监票人", "乙监票人", "丙监票人"]
@@ -82,7 +83,7 @@ def serving(wsgi_app: Any) -> Iterator[str]:
 
 @pytest.fixture
 def service(tmp_path):
-    context.clear()
+    cache.clear()
     logstore._trees.clear()
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp_path}/t.sqlite3", "KEY_ENCRYPTION_KEY": "11" * 32, "TESTING": True},
@@ -124,7 +125,7 @@ def service(tmp_path):
             yield Service(app, url, clerk, tokens, tmp_path)
     finally:
         engine.dispose()
-        context.clear()
+        cache.clear()
         logstore._trees.clear()
 
 

@@ -7,10 +7,11 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
 from ballot.rules import quorum_met
-from tally import db, demo, lifecycle, setup
+from tally import demo, lifecycle, setup
+from tally.store import db
 from tally.http import json_body
 from tally.errors import APIError, not_found
-from tally.models import Vote
+from tally.store.models import Vote
 
 bp = Blueprint("demo_control", __name__, url_prefix="/demo")
 ACTOR = "demo-control"

@@ -11,10 +11,13 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from ballot.hashing import parse_json
-from tally import checkin, context, db, export, intake, live, logstore, ratelimit, receipts, results
+from tally import checkin, export, intake, receipts, results
+from tally.live import broadcast
+from tally.ops import ratelimit
+from tally.store import cache, db, logstore
 from tally.http import int_arg, json_body
 from tally.errors import APIError
-from tally.models import LogEntry, Meeting, Vote
+from tally.store.models import LogEntry, Meeting, Vote
 
 bp = Blueprint("public", __name__, url_prefix="/api")
 MAX_ENTRIES_PER_PAGE = 1000
@@ -30,7 +33,7 @@ def openapi():  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>")
 def meeting(meeting_id: str):  # type: ignore[no-untyped-def]
-    parsed = context.sealed_meeting(meeting_id)
+    parsed = cache.sealed_meeting(meeting_id)
     votes = db.session().scalars(
         select(Vote).where(Vote.meeting_id == meeting_id, Vote.logged.is_(True)).order_by(Vote.position)
     )
@@ -45,8 +48,8 @@ def meeting(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>")
 def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
-    definition = context.vote_definition(meeting_id, vote_id)
+    cache.sealed_meeting(meeting_id)
+    definition = cache.vote_definition(meeting_id, vote_id)
     row = db.session().get(Vote, (meeting_id, vote_id))
     assert row is not None
     return jsonify(
@@ -56,7 +59,7 @@ def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
             "state": row.state,
             "present": row.present,
             "cast": row.counted,
-            "closes_at": live.vote_state_payload(row)["closes_at"],
+            "closes_at": broadcast.vote_state_payload(row)["closes_at"],
         }
     )
 
@@ -80,7 +83,7 @@ def post_spoiled(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/receipts/<ballot_hash>")
 def receipt(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
+    cache.sealed_meeting(meeting_id)
     if _HEX64.fullmatch(ballot_hash) is None:
         raise APIError("malformed", "a ballot hash is 64 lowercase hex characters")
     return jsonify(receipts.latest_receipt(meeting_id, bytes.fromhex(ballot_hash)))
@@ -88,14 +91,14 @@ def receipt(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/sth")
 def sth(meeting_id: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
+    cache.sealed_meeting(meeting_id)
     head = logstore.latest_tree_head(db.session(), meeting_id)
     assert head is not None
     return jsonify(logstore.sth_json(head))
 
 
 def _log_size(meeting_id: str) -> int:
-    context.sealed_meeting(meeting_id)
+    cache.sealed_meeting(meeting_id)
     size = db.session().scalar(select(Meeting.log_size).where(Meeting.id == meeting_id))
     return size or 0
 
@@ -140,7 +143,7 @@ def consistency(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/record.zip")
 def record_zip(meeting_id: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
+    cache.sealed_meeting(meeting_id)
     data = export.record_zip(meeting_id)
     return Response(
         data,
@@ -154,8 +157,8 @@ def record_zip(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/aggregates")
 def aggregates(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
-    context.vote_definition(meeting_id, vote_id)
+    cache.sealed_meeting(meeting_id)
+    cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.aggregates_json(meeting_id, vote_id))
 
 
@@ -166,14 +169,14 @@ def post_share(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/decryption")
 def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
-    context.vote_definition(meeting_id, vote_id)
+    cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.decryption_status(meeting_id, vote_id))
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/result")
 def result(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
-    context.sealed_meeting(meeting_id)
-    context.vote_definition(meeting_id, vote_id)
+    cache.sealed_meeting(meeting_id)
+    cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.published_result(meeting_id, vote_id))
 
 

@@ -8,11 +8,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from tally import checkin, db, lifecycle, live, pairing, results, setup
+from tally import checkin, lifecycle, pairing, results, setup
+from tally.live import broadcast
+from tally.store import db
 from tally.http import json_body
 from tally.auth import actor, require
 from tally.errors import APIError
-from tally.models import AuditEvent, Credential, Deputy, Vote
+from tally.store.models import AuditEvent, Credential, Deputy, Vote
 
 bp = Blueprint("staff", __name__, url_prefix="/api/staff")
 
@@ -224,14 +226,14 @@ def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 @require("presidium", "clerk")
 def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
-    return jsonify(live.hold_payload(vote))
+    return jsonify(broadcast.hold_payload(vote))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/resume")
 @require("presidium", "clerk")
 def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
-    return jsonify({**live.hold_payload(vote), **live.vote_state_payload(vote)})
+    return jsonify({**broadcast.hold_payload(vote), **broadcast.vote_state_payload(vote)})
 
 
 @bp.post("/meetings/<meeting_id>/checkin/open")

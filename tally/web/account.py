@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from tally import db
-from tally.audit_trail import record_event
-from tally.models import Meeting
+from tally.store import db
+from tally.store.audit_trail import record_event
+from tally.store.models import Meeting
 from tally.web import LANGUAGES, staff_blueprint
-from tally.web.auth import StaffPrincipal, authenticate, utcnow
+from tally.web.auth import authenticate, StaffPrincipal, utcnow
 from tally.web.forms import ActionForm, LanguageForm, LoginForm
 
 bp = staff_blueprint("staff_web", __name__)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from tally import db, setup
-from tally.models import AuditEvent
+from tally import setup
+from tally.store import db
+from tally.store.models import AuditEvent
 from tally.web import staff_blueprint
 from tally.web.auth import roles_required
 

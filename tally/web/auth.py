@@ -1,7 +1,7 @@
 """Staff web logins (issue #5): argon2id passwords, Flask-Login sessions, a role decorator for
 pages, and a login throttle.
 
-- **Accounts** are :class:`tally.models.StaffUser` rows made with ``flask --app tally user add``.
+- **Accounts** are :class:`tally.store.models.StaffUser` rows made with ``flask --app tally user add``.
   Passwords are hashed with argon2id (argon2-cffi; its RFC 9106 low-memory profile unless
   ``STAFF_ARGON2`` names other parameters). A hash made with older parameters is upgraded at the
   next successful login.
@@ -10,13 +10,13 @@ pages, and a login throttle.
   (``user disable``) ends that account's sessions everywhere. A session idle for longer than
   ``STAFF_IDLE_MINUTES`` (120) is logged out.
 - **Throttle**: failed logins are counted per (username, client address) in the database
-  (:class:`tally.models.LoginThrottle`), so every instance behind the load balancer shares the
+  (:class:`tally.store.models.LoginThrottle`), so every instance behind the load balancer shares the
   counts and a restart does not reset them. ``STAFF_LOGIN_MAX_FAILURES`` (5) failures within
   ``STAFF_LOGIN_WINDOW`` seconds (900) lock that pair out for ``STAFF_LOGIN_LOCKOUT`` seconds
   (900); while locked even the right password is refused. Keyed by the pair rather than the
   username alone, so that someone guessing from elsewhere cannot lock a clerk out of their own
   desk. ``PIAOJUE_TRUSTED_PROXIES`` = the number of reverse proxies in front (1 behind nginx)
-  makes the client address come from ``X-Forwarded-For`` (:mod:`tally.ratelimit`). Besides,
+  makes the client address come from ``X-Forwarded-For`` (:mod:`tally.ops.ratelimit`). Besides,
   ``RATELIMIT_LOGIN_ADDRESS`` (30 per minute) bounds the attempts, right or wrong, from one
   address before any argon2id work: over it the page answers 429 like a lockout.
 - **Audit**: logins, failed logins, lockouts, logouts and account changes go to the audit trail
@@ -40,10 +40,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from tally import db, ratelimit
-from tally.audit_trail import record_event
+from tally.ops import ratelimit
+from tally.store import db
+from tally.store.audit_trail import record_event
 from tally.auth import ROLES
-from tally.models import LoginThrottle, StaffUser, Trustee
+from tally.store.models import LoginThrottle, StaffUser, Trustee
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"[\w.@-]{1,64}")
@@ -268,7 +269,7 @@ def enforce_idle_timeout(*, touch: bool = True) -> bool:
 
 
 def client_address() -> str:
-    """The client's address: ``tally.ratelimit.TrustedProxies`` has already applied
+    """The client's address: ``tally.ops.ratelimit.TrustedProxies`` has already applied
     ``PIAOJUE_TRUSTED_PROXIES`` (``X-Forwarded-For`` behind nginx)."""
     return ratelimit.client_address()
 

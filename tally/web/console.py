@@ -18,9 +18,11 @@ from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tally import checkin, db, lifecycle, live, results, setup
+from tally import checkin, lifecycle, results, setup
+from tally.live import broadcast
+from tally.store import db
 from tally.errors import APIError
-from tally.models import Trustee, Vote
+from tally.store.models import Trustee, Vote
 from tally.web import staff_blueprint
 from tally.web.auth import actor, roles_required
 
@@ -68,13 +70,13 @@ def _state(meeting_id: str) -> dict[str, Any]:
         row: dict[str, Any] = {
             "vote_id": vote.vote_id, "title": vote.entry.get("title"), "kind": vote.entry.get("kind"),
             "state": vote.state, "closes_at": _iso(vote.closes_at), "cast": vote.counted, "present": vote.present,
-            "held": bool(vote.held), "remaining": live.hold_payload(vote)["remaining"],
+            "held": bool(vote.held), "remaining": broadcast.hold_payload(vote)["remaining"],
         }
         if vote.state == "closed":
             row["decryption"] = _decryption(meeting_id, vote.vote_id)
         votes.append(row)
     return {"meeting": meeting_id, "now": _iso(datetime.now(UTC)),
-            "presence": live.presence_payload(meeting), "checkin": checkin.checkin_state_payload(meeting),
+            "presence": broadcast.presence_payload(meeting), "checkin": checkin.checkin_state_payload(meeting),
             "votes": votes}
 
 
@@ -121,7 +123,7 @@ def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     _sealed(meeting_id)
     duration = _duration()
     vote = lifecycle.open_vote(meeting_id, vote_id, actor=actor(), duration_seconds=duration)
-    return jsonify(live.vote_state_payload(vote))
+    return jsonify(broadcast.vote_state_payload(vote))
 
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/close")
@@ -129,7 +131,7 @@ def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     _sealed(meeting_id)
     vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
-    return jsonify(live.vote_state_payload(vote))
+    return jsonify(broadcast.vote_state_payload(vote))
 
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/hold")
@@ -137,7 +139,7 @@ def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     _sealed(meeting_id)
     vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
-    return jsonify(live.hold_payload(vote))
+    return jsonify(broadcast.hold_payload(vote))
 
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/resume")
@@ -145,7 +147,7 @@ def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
     _sealed(meeting_id)
     vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
-    return jsonify({**live.hold_payload(vote), **live.vote_state_payload(vote)})
+    return jsonify({**broadcast.hold_payload(vote), **broadcast.vote_state_payload(vote)})
 
 
 @bp.post("/meetings/<meeting_id>/console/checkin/<action>")

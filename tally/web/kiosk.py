@@ -20,9 +20,11 @@ from flask import (Blueprint, Flask, Response, abort, current_app, redirect, ren
                    send_from_directory, url_for)
 from sqlalchemy import select
 
-from tally import db, pairing, ratelimit
+from tally import pairing
+from tally.ops import ratelimit
+from tally.store import db
 from tally.http import json_body
-from tally.models import CastBallot, Meeting
+from tally.store.models import CastBallot, Meeting
 
 import kiosk
 

@@ -59,8 +59,8 @@ def meeting_phase(meeting: Any) -> str:
     ``in_session`` (between votes) or ``finished`` (every result published)."""
     from sqlalchemy import select
 
-    from tally import db
-    from tally.models import Vote
+    from tally.store import db
+    from tally.store.models import Vote
 
     if meeting.state != "sealed":
         return "setup"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tally.models import Meeting, Vote
+from tally.store.models import Meeting, Vote
 
 
 @dataclass

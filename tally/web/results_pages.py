@@ -10,12 +10,13 @@ from flask import Response, abort, render_template
 from flask_babel import to_user_timezone
 from sqlalchemy import select
 
-from tally import db, results, setup
-from tally.audit_trail import record_event
-from tally.models import LogEntry, Trustee, Vote
+from tally import results, setup
+from tally.store import db
+from tally.store.audit_trail import record_event
+from tally.store.models import LogEntry, Trustee, Vote
 from tally.web import announcement, staff_blueprint
 from tally.web.auth import actor, roles_required
-from tally.web.outcome import ResultView, result_view
+from tally.web.outcome import result_view, ResultView
 
 bp = staff_blueprint("staff_results", __name__)
 ROLES = ("presidium", "clerk", "auditor")

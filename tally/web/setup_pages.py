@@ -25,22 +25,23 @@ from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
 from keys.errors import RosterError
 from keys.roster import parse_roster_bytes
-from tally import db, pairing, setup
+from tally import pairing, setup
+from tally.store import db
 from tally.errors import APIError
-from tally.models import Credential, Deputy, Meeting, Vote
+from tally.store.models import Credential, Deputy, Meeting, Vote
 from tally.web import staff_blueprint, wants_json
 from tally.web.auth import actor, roles_required
 from tally.web.forms import (
-    THRESHOLDS,
     ActionForm,
     CredentialsForm,
     MeetingForm,
     PairingForm,
     RosterConfirmForm,
     RosterUploadForm,
+    THRESHOLDS,
     VoteForm,
 )
-from tally.web.vote_forms import KIND_NAMES, KINDS, LIST_HELP, RULE, parse_entries, template_params
+from tally.web.vote_forms import KIND_NAMES, KINDS, LIST_HELP, parse_entries, RULE, template_params
 
 bp = staff_blueprint("staff_setup", __name__)
 ROSTER_PREVIEW_ROWS = 5000

@@ -24,7 +24,8 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally import context, create_app, demo, logstore, pairing
+from tally import create_app, demo, pairing
+from tally.store import cache, logstore
 
 CHROMIUM = os.environ.get("PIAOJUE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -89,7 +90,7 @@ class LiveServer:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kiosk")
-    context.clear()
+    cache.clear()
     logstore._trees.clear()
     app = create_app(
         {"DATABASE_URL": f"sqlite:///{tmp}/tally.sqlite3", "KEY_ENCRYPTION_KEY": KEK, "TESTING": True,
@@ -109,7 +110,7 @@ def server(tmp_path_factory):
         thread.join(timeout=10)
         httpd.server_close()
         app.extensions["piaojue.engine"].dispose()
-        context.clear()
+        cache.clear()
         logstore._trees.clear()
         if live.timings:
             print("\nkiosk browser timings:", json.dumps(live.timings, ensure_ascii=False))

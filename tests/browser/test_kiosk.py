@@ -22,7 +22,7 @@ from ballot.hashing import canonical_json
 from keys.credentials import derive_seed, format_code, new_code
 from piaojue_tools import demo_data
 from tally import demo, lifecycle
-from tally.models import Meeting
+from tally.store.models import Meeting
 
 from browser.conftest import MEETING, PHONE, PORTRAIT, LANDSCAPE, Tablet, wait_until
 
@@ -244,7 +244,7 @@ def test_pairing_and_check_in(server, browser, tablets):
         assert d.page.locator(".conn").inner_text().strip() == "已连接"
         d.shot("03-waiting.png")
         with server.app.app_context():
-            from tally import db
+            from tally.store import db
 
             assert db.session().get(Meeting, MEETING).checkins == 6
 
@@ -275,7 +275,7 @@ def test_pairing_and_check_in(server, browser, tablets):
 
 
 def test_rate_limited_pairing_and_check_in_say_when_to_retry(server, browser, tablets):
-    """429 rate_limited (tally/ratelimit.py): the tablet says, in its language, how long to wait
+    """429 rate_limited (tally/ops/ratelimit.py): the tablet says, in its language, how long to wait
     (Retry-After), keeps what the deputy typed, and the same action succeeds once allowed."""
     e = Tablet(browser, server, server.people[4])
     config = server.app.config

@@ -16,7 +16,8 @@ from ballot.encrypt import encrypt_ballot
 from browser.axe import assert_no_axe_violations
 from browser.conftest import MEETING, SCREENS
 from keys.credentials import derive_private_key
-from tally import context, demo
+from tally import demo
+from tally.store import cache
 from tally.web import auth as web_auth
 
 HD = {"width": 1920, "height": 1080}
@@ -62,8 +63,8 @@ def post_json(server, path: str, body: dict) -> int:
 
 def cast(server, person, vote_id: str, choices: dict) -> None:
     with server.app.app_context():
-        parsed = context.sealed_meeting(MEETING)
-        definition = context.vote_definition(MEETING, vote_id)
+        parsed = cache.sealed_meeting(MEETING)
+        definition = cache.vote_definition(MEETING, vote_id)
     key = derive_private_key(person.code, MEETING)
     ballot = encrypt_ballot(definition, parsed.hash, parsed.public_key, key, choices)
     assert post_json(server, f"/api/meetings/{MEETING}/votes/{vote_id}/ballots", ballot.entry) == 201
@@ -112,7 +113,7 @@ def test_console_and_big_screen_live(server, screens):
     console.page.fill("#timer-minutes", "5")
     console.page.locator("button.open-vote[data-vote=v1]").click()
     with server.app.app_context():
-        title = context.vote_definition(MEETING, "v1").entry["title"]
+        title = cache.vote_definition(MEETING, "v1").entry["title"]
     big.wait_text("#vote-title", title)
     big.wait_text("#vote-state", "正在表决")
     big.page.wait_for_function("() => /^[45]:\\d\\d$/.test(document.getElementById('countdown').textContent)")
@@ -176,7 +177,7 @@ def test_big_screen_ranked_list(server, screens):
     console.page.locator("button.open-vote[data-vote=v3]").click()
     big.wait_text("#vote-state", "正在表决")
     with server.app.app_context():
-        definition = context.vote_definition(MEETING, "v3")
+        definition = cache.vote_definition(MEETING, "v3")
     assert big.text("#vote-title") == definition.entry["title"]
     assert big.page.locator("#countdown").is_hidden()  # no timer
     rng = random.Random(5)
@@ -248,8 +249,8 @@ def test_hold_resume_checkin_control_and_english_screen(server, screens, browser
         assert_no_axe_violations(console.page, "console, v2 on hold")
         assert_no_axe_violations(big.page, "big screen, v2 on hold")
         with server.app.app_context():
-            parsed = context.sealed_meeting(MEETING)
-            definition = context.vote_definition(MEETING, "v2")
+            parsed = cache.sealed_meeting(MEETING)
+            definition = cache.vote_definition(MEETING, "v2")
         held_ballot = encrypt_ballot(definition, parsed.hash, parsed.public_key,
                                      derive_private_key(server.people[1].code, MEETING), {"n1": ["yes"], "n2": [], "n3": []})
         with pytest.raises(urllib.error.HTTPError) as refused:

@@ -18,7 +18,8 @@ from browser.axe import assert_no_axe_violations
 from browser.conftest import MEETING, SCREENS
 from browser.test_live_screens import PASSWORD, cast
 from piaojue_tools.simulate import plausible_choices
-from tally import context, demo, lifecycle, setup
+from tally import demo, lifecycle, setup
+from tally.store import cache
 from tally.web import auth as web_auth
 
 DESK = {"width": 1280, "height": 800}
@@ -142,7 +143,7 @@ def session(server):
     for vote_id in ("v1", "v2", "v3", "v5", "v4"):
         with server.app.app_context():
             lifecycle.open_vote(MEETING, vote_id, actor="test")
-            definition = context.vote_definition(MEETING, vote_id)
+            definition = cache.vote_definition(MEETING, vote_id)
         for person in server.people[:5]:
             choices = plausible_choices(definition, rng)
             if vote_id == "v2" and person is server.people[0]:

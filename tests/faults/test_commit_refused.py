@@ -16,7 +16,7 @@ import pytest
 
 from faults.conftest import cast, open_with_ballots, public_state, verify_all
 from service.conftest import postgres_schema
-from tally import db
+from tally.store import db
 
 
 @pytest.fixture
@@ -53,9 +53,9 @@ def test_a_refused_commit_gives_no_receipt(app, client, meeting, tmp_path):
 
 
 def test_a_failed_transaction_is_every_items_answer():
-    """tally.batching: results and rejections decided inside a transaction that then fails are
+    """tally.store.batching: results and rejections decided inside a transaction that then fails are
     replaced by its error (a rejection such as ``already_voted`` may rest on an uncommitted write)."""
-    from tally.batching import GroupCommit
+    from tally.store.batching import GroupCommit
 
     gate = threading.Event()
     sizes = []

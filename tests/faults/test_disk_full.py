@@ -15,7 +15,7 @@ import pytest
 
 from ballot.log import verify_consistency
 from faults.conftest import cast, make_app, open_with_ballots, public_state, verify_all
-from tally import db
+from tally.store import db
 
 FULL = "disk is full"
 

@@ -8,7 +8,7 @@ started again; later the same with ``-m immediate`` (no shutdown: crash recovery
 What must hold: every request during an outage is answered, quickly, with 503 and the §11 error
 body ``{"error": "unavailable", "message"}`` (never a 500, never a hang); the tally is not
 restarted, and once PostgreSQL is back ballots are accepted again (the connection pool recovers:
-``pool_pre_ping`` in tally/db.py); a client that retries the same ballot after a 503 gets its
+``pool_pre_ping`` in tally/store/db.py); a client that retries the same ballot after a 503 gets its
 receipt, so every ballot ends up logged exactly once even if a commit's answer was lost; the
 record verifies, and so does every receipt; the vote timer thread survived the outages.
 """
@@ -26,7 +26,8 @@ from ballot.hashing import parse_json
 from ballot.record import read_record
 from faults.conftest import Response, Tally, make_app, wait_until
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally import context, demo, lifecycle
+from tally import demo, lifecycle
+from tally.store import cache
 
 MEETING = "pgr"
 BALLOTS = 60
@@ -97,8 +98,8 @@ def test_postgres_restart_mid_vote(private_postgres, tmp_path):
     setup_app = make_app(private_postgres.url, str(instance / "setup"))
     with setup_app.app_context():
         people = demo.create_demo(MEETING, BALLOTS)
-        parsed = context.sealed_meeting(MEETING)
-        definition = context.vote_definition(MEETING, "v1")
+        parsed = cache.sealed_meeting(MEETING)
+        definition = cache.vote_definition(MEETING, "v1")
     keys = [derive_private_key(p.code, MEETING) for p in people]
     choices = ["yes", "no", "abstain"]
     ballots = [encrypt_ballot(definition, parsed.hash, parsed.public_key, key, {"motion": [choices[i % 3]]})

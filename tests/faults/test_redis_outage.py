@@ -13,7 +13,7 @@ listen on instance A and instance B over real WebSockets.
 - Redis started again (same port): without restarting either instance, the client on B receives
   ``turnout`` for ballots accepted by A again, and the count it shows is the true one. The outage
   lasts 20 s: python-socketio's listener would by then wait 16 s between reconnections (it
-  doubles up to 60 s); tally.live_turnout.LiveRedisManager caps that at 5 s, so live updates
+  doubles up to 60 s); tally.live.turnout.LiveRedisManager caps that at 5 s, so live updates
   must resume within that cap (plus a second) of Redis coming back.
 """
 
@@ -32,7 +32,7 @@ from ballot.vote import parse_vote
 from bench.cluster import Cluster
 from faults.conftest import request
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally.live_turnout import LISTEN_RETRY_MAX
+from tally.live.turnout import LISTEN_RETRY_MAX
 
 DEPUTIES = 40
 BOUND = 5.0  # seconds: no ballot may wait on the missing message queue longer than this

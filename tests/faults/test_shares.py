@@ -31,8 +31,9 @@ from keys.statefile import load_state
 from piaojue_tools.simulate import plausible_choices
 from service.conftest import staff_headers
 from service.test_web_support import csrf_token, staff_client, text
-from tally import context, db, demo, lifecycle, results
-from tally.models import AuditEvent, Vote
+from tally import demo, lifecycle, results
+from tally.store import cache, db
+from tally.store.models import AuditEvent, Vote
 
 NAMES = {1: "赵监票", 2: "钱监票", 3: "孙监票", 4: "李监票", 5: "周监票"}
 SHARES = "/api/meetings/m1/votes/{vote}/shares"
@@ -49,7 +50,7 @@ def _aggregates(vote_id: str):
 def _vote_with_ballots(app, client, meeting, vote_id: str, voters, rng: random.Random) -> None:
     with app.app_context():
         lifecycle.open_vote("m1", vote_id, actor="test")
-        definition = context.vote_definition("m1", vote_id)
+        definition = cache.vote_definition("m1", vote_id)
     for deputy in voters:
         ballot = meeting.ballot(app, vote_id, deputy, plausible_choices(definition, rng))
         assert client.post(f"/api/meetings/m1/votes/{vote_id}/ballots", json=ballot.entry).status_code == 201
@@ -73,7 +74,7 @@ def test_a_missing_share_holds_the_result_and_names_the_trustees(app, client, me
     _vote_with_ballots(app, client, meeting, "v1", meeting.deputies[:5], random.Random(1))
     with app.app_context():
         lifecycle.close_vote("m1", "v1", actor="test")
-        definition = context.vote_definition("m1", "v1")
+        definition = cache.vote_definition("m1", "v1")
         aggregates = _aggregates("v1")
         shares = {i: partial_decrypt(_trustee_state(i), meeting.hash, definition.hash, "v1", aggregates)
                   for i in (1, 2, 4)}
@@ -133,8 +134,8 @@ def test_wrong_and_malicious_shares_are_rejected_and_honest_ones_combine(app, cl
     assert client.post("/api/meetings/m1/votes/v1/ballots", json=last.entry).status_code == 201
     with app.app_context():
         lifecycle.close_vote("m1", "v1", actor="test")
-        v1 = context.vote_definition("m1", "v1")
-        v2 = context.vote_definition("m1", "v2")
+        v1 = cache.vote_definition("m1", "v1")
+        v2 = cache.vote_definition("m1", "v2")
         aggregates = _aggregates("v1")
         states = {i: _trustee_state(i) for i in (1, 2, 3, 5)}
         honest = {i: partial_decrypt(states[i], meeting.hash, v1.hash, "v1", aggregates) for i in (1, 3, 5)}

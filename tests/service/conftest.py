@@ -16,7 +16,8 @@ from sqlalchemy import create_engine, text
 
 from ballot.encrypt import EncryptedBallot, encrypt_ballot
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally import context, create_app, demo, logstore, migrations
+from tally import create_app, demo
+from tally.store import cache, logstore, migrations
 
 POSTGRES_URL = os.environ.get("PIAOJUE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 KEK = "11" * 32
@@ -48,7 +49,7 @@ def postgres_schema(prefix: str) -> Iterator[str]:
 
 
 def make_app(database_url: str, instance: str, **config: Any):
-    context.clear()
+    cache.clear()
     logstore._trees.clear()
     app = create_app(
         {"DATABASE_URL": database_url, "KEY_ENCRYPTION_KEY": KEK, "TESTING": True, **config},
@@ -95,7 +96,7 @@ class DemoMeeting:
 
     def ballot(self, app, vote_id: str, deputy: Deputy, choices: dict[str, list[str]]) -> EncryptedBallot:
         with app.app_context():
-            definition = context.vote_definition(self.meeting_id, vote_id)
+            definition = cache.vote_definition(self.meeting_id, vote_id)
         return encrypt_ballot(definition, self.hash, self.public_key, deputy.key, choices)
 
 
@@ -104,7 +105,7 @@ def meeting(app):
     """A sealed demo meeting of 8 deputies (5 trustees, threshold 3, the five-vote agenda)."""
     with app.app_context():
         people = demo.create_demo("m1", 8)
-        parsed = context.sealed_meeting("m1")
+        parsed = cache.sealed_meeting("m1")
     deputies = [Deputy(p.seat, p.code, derive_private_key(p.code, "m1")) for p in people]
     return DemoMeeting("m1", deputies, parsed.hash, parsed.public_key)
 

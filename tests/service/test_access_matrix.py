@@ -37,9 +37,10 @@ from sqlalchemy import select, text
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from service.conftest import make_app
 from service.test_web_support import csrf_token, login, make_user
-from tally import auth, context, db, demo, lifecycle, pairing, setup
-from tally.live import NAMESPACE, socketio
-from tally.models import AuditEvent, Base, Meeting
+from tally import auth, demo, lifecycle, pairing, setup
+from tally.store import cache, db
+from tally.live.broadcast import NAMESPACE, socketio
+from tally.store.models import AuditEvent, Base, Meeting
 
 ROOT = Path(__file__).resolve().parents[2]
 SECURITY_DOC = ROOT / "docs" / "security.md"
@@ -219,7 +220,7 @@ def build_world(app) -> World:
         lifecycle.close_vote("m1", "v1", actor="test")
         demo.demo_tally("m1", "v1")
         setup.create_meeting("m3", "另一次会议", "某市人大常委会", 5, "majority", ["甲", "乙"], 2, actor="test")
-        meeting_hash = context.sealed_meeting("m1").hash
+        meeting_hash = cache.sealed_meeting("m1").hash
         code = pairing.create_codes("m1", [people[0].seat], actor="test")[0]["code"]
     from service.conftest import Deputy
 

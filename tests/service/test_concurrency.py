@@ -14,7 +14,8 @@ from werkzeug.serving import make_server
 from ballot.receipt import verify_receipt
 from keys.credentials import derive_private_key
 from service.conftest import Deputy, DemoMeeting
-from tally import context, demo, lifecycle
+from tally import demo, lifecycle
+from tally.store import cache
 
 DEPUTIES = 50
 
@@ -32,7 +33,7 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 def test_fifty_concurrent_ballots(app):
     with app.app_context():
         people = demo.create_demo("m1", DEPUTIES)
-        parsed = context.sealed_meeting("m1")
+        parsed = cache.sealed_meeting("m1")
     meeting = DemoMeeting("m1", [Deputy(p.seat, p.code, derive_private_key(p.code, "m1")) for p in people],
                           parsed.hash, parsed.public_key)
     client = app.test_client()

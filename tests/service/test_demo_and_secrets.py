@@ -27,8 +27,9 @@ from keys.credentials import derive_private_key, format_code, public_key_hex, si
 from keys.statefile import load_state
 from service.conftest import make_app
 from service.test_web_support import PASSWORD
-from tally import auth, context, create_app, db, demo, logkeys
-from tally.models import Meeting, Vote
+from tally import auth, create_app, demo
+from tally.store import cache, db, logkeys
+from tally.store.models import Meeting, Vote
 
 
 def test_demo_simulate_writes_a_record_the_verifier_accepts(app, tmp_path):
@@ -47,7 +48,7 @@ def test_demo_simulate_writes_a_record_the_verifier_accepts(app, tmp_path):
 
 def test_log_key_is_sealed_under_the_kek(app, meeting, tmp_path):
     with app.app_context():
-        from tally import db
+        from tally.store import db
 
         row = db.session().get(Meeting, "m1")
         key = logkeys.open_log_key("m1", row.log_private_key_sealed)
@@ -141,9 +142,9 @@ def _http_session(app, people) -> Session:
     assert len(pairing_codes) == len(people)
     session.log_only += pairing_codes
     with app.app_context():
-        meeting_hash = context.sealed_meeting("live").hash
-        public_key = context.sealed_meeting("live").public_key
-        definition = context.vote_definition("live", "v1")
+        meeting_hash = cache.sealed_meeting("live").hash
+        public_key = cache.sealed_meeting("live").public_key
+        definition = cache.vote_definition("live", "v1")
     presidium = {"Authorization": f"Bearer {tokens['presidium']}"}
     tablets = []
     for person, code in zip(people, pairing_codes):

@@ -304,8 +304,9 @@ def test_openapi_created_responses(app, client, meeting):
 
     from keys.decrypt import partial_decrypt
     from keys.statefile import load_state
-    from tally import context, db, demo, lifecycle, results
-    from tally.models import Vote
+    from tally import demo, lifecycle, results
+    from tally.store import cache, db
+    from tally.store.models import Vote
 
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     for deputy in meeting.deputies:
@@ -330,7 +331,7 @@ def test_openapi_created_responses(app, client, meeting):
         state = load_state(demo.trustee_dir("m1") / "trustee-2.json", demo.DEMO_PASSPHRASE)
         vote = db.session().get(Vote, ("m1", "v1"))
         share = partial_decrypt(
-            state, meeting.hash, context.vote_definition("m1", "v1").hash, "v1", results.vote_aggregates(vote)
+            state, meeting.hash, cache.vote_definition("m1", "v1").hash, "v1", results.vote_aggregates(vote)
         )
     response = client.post("/api/meetings/m1/votes/v1/shares", json=share)
     assert response.status_code == 201, response.get_data()[:300]

@@ -16,7 +16,8 @@ from ballot.encrypt import encrypt_ballot
 from ballot.record import read_record
 from keys.credentials import derive_private_key, new_code, public_key_hex, sign_checkin
 from service.conftest import Deputy, DemoMeeting, log_size, staff_headers
-from tally import context, demo
+from tally import demo
+from tally.store import cache
 
 STAFF = "/api/staff/meetings/m1"
 BALLOTS = "/api/meetings/m1/votes/{}/ballots"
@@ -50,7 +51,7 @@ def _refused(client, url: str, body, status: int, code: str) -> dict:
 
 def _encrypt(app, meeting, vote_id: str, key: Ed25519PrivateKey, choices):
     with app.app_context():
-        definition = context.vote_definition("m1", vote_id)
+        definition = cache.vote_definition("m1", vote_id)
     return encrypt_ballot(definition, meeting.hash, meeting.public_key, key, choices)
 
 
@@ -141,7 +142,7 @@ def _meeting_with_room(app, members: int, deputies: int) -> DemoMeeting:
         for entry in agenda():
             setup.define_vote("m1", entry, actor="test")
         setup.seal("m1", actor="test")
-        parsed = context.sealed_meeting("m1")
+        parsed = cache.sealed_meeting("m1")
     people = [Deputy(f"S{i}", c, derive_private_key(c, "m1")) for i, c in enumerate(codes)]
     return DemoMeeting("m1", people, parsed.hash, parsed.public_key)
 
@@ -187,8 +188,8 @@ def test_open_refuses_a_present_above_members(app, client, meeting):
     """§8.1: ``present ≤ members``. Registration keeps the credentials within ``members``, so
     only a damaged store can get here (simulated by lowering ``members``): the service refuses
     to open rather than log such an entry."""
-    from tally import db
-    from tally.models import Meeting
+    from tally.store import db
+    from tally.store.models import Meeting
 
     _checkin(client, meeting)
     with app.app_context():
@@ -207,7 +208,7 @@ def test_migration_0006_fixes_credentials_at_open(app, client, meeting):
     and a deputy who checked in after the open are refused for that vote; the others vote."""
     from alembic import command
 
-    from tally.migrations import alembic_config
+    from tally.store.migrations import alembic_config
 
     clerk = staff_headers(app)
     late, lost, *early = meeting.deputies

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from service.conftest import log_size, staff_headers
 from tally import lifecycle, timers
-from tally.live import NAMESPACE, socketio
+from tally.live.broadcast import NAMESPACE, socketio
 
 
 def _events(live, name):
@@ -71,8 +71,8 @@ def test_a_held_vote_refuses_ballots_and_resumes(app, client, meeting):
     closed = client.post("/api/staff/meetings/m1/votes/v1/close", headers=presidium)
     assert closed.status_code == 200 and closed.get_json()["ballots"] == 2
     with app.app_context():
-        from tally.models import Vote
-        from tally import db
+        from tally.store.models import Vote
+        from tally.store import db
 
         row = db.session().get(Vote, ("m1", "v1"))
         assert row.held is False and row.held_remaining_ms is None

@@ -18,7 +18,8 @@ from sqlalchemy import text
 
 from ballot.receipt import verify_receipt
 from service.conftest import log_size, make_app
-from tally import db, intake, lifecycle
+from tally import intake, lifecycle
+from tally.store import db
 
 SQLITE_GUARD = [
     "CREATE TABLE commit_guard_parent (id INTEGER PRIMARY KEY)",

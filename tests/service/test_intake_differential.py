@@ -47,7 +47,8 @@ from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.record import Record, read_record
 from keys.credentials import public_key_hex, sign_checkin
 from service.conftest import make_app, postgres_schema, staff_headers
-from tally import context, demo, setup
+from tally import demo, setup
+from tally.store import cache
 
 EXAMPLES = int(os.environ.get("PIAOJUE_DIFF_EXAMPLES", "20"))
 MEMBERS = 40
@@ -95,9 +96,9 @@ def _store(kind: str, tmp) -> Iterator[str]:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, tmp_path_factory):
     from keys.credentials import derive_private_key, new_code
-    from tally import db
-    from tally.logkeys import open_log_key
-    from tally.models import Meeting
+    from tally.store import db
+    from tally.store.logkeys import open_log_key
+    from tally.store.models import Meeting
 
     tmp = tmp_path_factory.mktemp(f"diff-{request.param}")
     with _store(request.param, tmp) as url:
@@ -110,7 +111,7 @@ def world(request, tmp_path_factory):
                                        actor="test")
             demo._demo_ceremony("m1")
             setup.seal("m1", actor="test")
-            parsed = context.sealed_meeting("m1")
+            parsed = cache.sealed_meeting("m1")
             row = db.session().get(Meeting, "m1")
             log_key = open_log_key("m1", row.log_private_key_sealed)
         people = [Person(derive_private_key(c, "m1"), f"S{i}") for i, c in enumerate(codes)]
@@ -197,7 +198,7 @@ class Run:
         response = world.client.post("/api/staff/meetings/m1/votes", json={"entry": entry}, headers=world.clerk)
         assert response.status_code == 201, response.get_json()
         with world.app.app_context():
-            self.definition = context.vote_definition("m1", self.vote_id)
+            self.definition = cache.vote_definition("m1", self.vote_id)
         self.attempts: list[Attempt] = []
         self.cast: list[tuple[EncryptedBallot, Ed25519PrivateKey]] = []  # accepted, in order
         self.challenged: list[EncryptedBallot] = []

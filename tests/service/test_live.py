@@ -6,7 +6,7 @@ import pytest
 
 from service.conftest import staff_headers
 from tally import demo, lifecycle
-from tally.live import NAMESPACE, socketio
+from tally.live.broadcast import NAMESPACE, socketio
 
 
 def _events(client, name=None):

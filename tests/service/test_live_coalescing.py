@@ -1,4 +1,4 @@
-"""Coalesced ``turnout`` on ``/live`` (tally.live_turnout, docs/spec-notes.md): at most one event
+"""Coalesced ``turnout`` on ``/live`` (tally.live.turnout, docs/spec-notes.md): at most one event
 per room and vote per interval, the first at once and the latest count always delivered, never a
 lower count after a higher one, and never overtaken by the room's next event (``vote_state``
 ``closed`` comes after the final count). Real ballots, real crypto, SQLite and PostgreSQL."""
@@ -11,8 +11,8 @@ import pytest
 
 from service.conftest import make_app, staff_headers
 from tally import lifecycle
-from tally.live import NAMESPACE, meeting_room, socketio, staff_room
-from tally.live_turnout import TurnoutGate
+from tally.live.broadcast import meeting_room, NAMESPACE, socketio, staff_room
+from tally.live.turnout import TurnoutGate
 
 INTERVAL = 2.0  # long enough that a handful of in-process ballots fall inside one interval
 STAFF_INTERVAL = 0.5
@@ -153,7 +153,7 @@ def test_the_redis_managers_local_fan_out_goes_through_the_gate():
     which calls the next ``emit`` in the MRO: that must be the gate's, not ``Manager.emit``."""
     import socketio as sio
 
-    from tally.live_turnout import LiveRedisManager
+    from tally.live.turnout import LiveRedisManager
 
     mro = LiveRedisManager.__mro__
     assert mro.index(sio.PubSubManager) < mro.index(TurnoutGate) < mro.index(sio.Manager)
@@ -162,7 +162,7 @@ def test_the_redis_managers_local_fan_out_goes_through_the_gate():
 def test_the_presidium_is_not_held_up_by_the_meeting_room_fan_out(app, client, meeting):
     """While the meeting room's fan-out (thousands of tablets in a hall) is in flight, the staff
     room still gets its turnout: the two kinds of room send under separate locks, and the message
-    queue's listener never waits for either (tally.live_turnout)."""
+    queue's listener never waits for either (tally.live.turnout)."""
     live = _joined(app, client)
     staff = _joined(app, client, staff_headers(app, "presidium")["Authorization"].split()[1])
     gate = socketio.server.manager

@@ -144,9 +144,9 @@ def test_every_ballot_rejection_code(app, client, meeting):
     _replayed = meeting.ballot(app, "v2", early[0], {"n1": ["yes"], "n2": [], "n3": []}).entry
     stranger = Ed25519PrivateKey.generate()
     with app.app_context():
-        from tally import context
+        from tally.store import cache
 
-        definition = context.vote_definition("m1", "v1")
+        definition = cache.vote_definition("m1", "v1")
     from ballot.encrypt import encrypt_ballot
 
     foreign = encrypt_ballot(definition, meeting.hash, meeting.public_key, stranger, {"motion": ["no"]})
@@ -176,7 +176,7 @@ def test_every_ballot_rejection_code(app, client, meeting):
             409, "vote_not_open")
     _open(app, "v2")  # the replacement inherited the old card's check-in: no new check-in needed
     with app.app_context():
-        definition = context.vote_definition("m1", "v2")
+        definition = cache.vote_definition("m1", "v2")
         fresh = encrypt_ballot(definition, meeting.hash, meeting.public_key, replacement,
                                {"n1": ["yes"], "n2": [], "n3": []})
     assert client.post(BALLOTS.format("v2"), json=fresh.entry).status_code == 201
@@ -228,8 +228,8 @@ def test_spoiled_ballot(app, client, meeting):
 
 def _stored_aggregate(app):
     """The running homomorphic sum of the vote's counted ballots (public only once it closes)."""
-    from tally import db
-    from tally.models import Vote
+    from tally.store import db
+    from tally.store.models import Vote
 
     with app.app_context():
         return list(db.session().get(Vote, ("m1", "v1")).aggregate)
@@ -269,7 +269,7 @@ def test_migration_0005_indexes_the_spoiled_ballots_already_logged(app, client, 
     source of truth): the challenged ballot stays uncastable across the upgrade."""
     from alembic import command
 
-    from tally.migrations import alembic_config
+    from tally.store.migrations import alembic_config
 
     _checkin_all(client, meeting)
     _open(app, "v1")

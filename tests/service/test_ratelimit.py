@@ -1,4 +1,4 @@
-"""Rate limits (issue #6, tally/ratelimit.py): check-in per client address and per credential,
+"""Rate limits (issue #6, tally/ops/ratelimit.py): check-in per client address and per credential,
 staff sign-in per address; the client address behind trusted proxies (X-Forwarded-For with a
 configured hop count); 429 ``rate_limited`` with Retry-After and no state change; counts shared
 across instances through Redis; failing open when Redis is down."""
@@ -23,8 +23,10 @@ from sqlalchemy import func, select
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from service.conftest import KEK, make_app
 from service.test_web_support import PASSWORD, csrf_token, make_user
-from tally import config, context, db, demo, ratelimit
-from tally.models import AuditEvent, Meeting
+from tally import config, demo
+from tally.ops import ratelimit
+from tally.store import cache, db
+from tally.store.models import AuditEvent, Meeting
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +197,7 @@ def test_counts_are_shared_through_redis(database_url, tmp_path):
         with first.app_context():
             people = demo.create_demo("m1", 3)
         with first.app_context():
-            meeting_hash = context.sealed_meeting("m1").hash
+            meeting_hash = cache.sealed_meeting("m1").hash
         key = derive_private_key(people[0].code, "m1")
         body = {"credential": public_key_hex(key), "seat": people[0].seat,
                 "signature": sign_checkin(key, meeting_hash, people[0].seat)}
@@ -274,7 +276,7 @@ def test_gevent_and_gthread_instances_share_the_limits(database_url, tmp_path):
     app = make_app(database_url, str(tmp_path / "instance"))
     with app.app_context():
         people = demo.create_demo("m1", 3)
-        meeting_hash = context.sealed_meeting("m1").hash
+        meeting_hash = cache.sealed_meeting("m1").hash
     app.extensions["piaojue.engine"].dispose()
     env = {"PIAOJUE_RATELIMIT_STORAGE_URL": REDIS_URL, "SOCKETIO_CHANNEL": f"piaojue-test-{uuid.uuid4().hex[:8]}",
            "PIAOJUE_RATELIMIT_CHECKIN_CREDENTIAL": "3 per minute", "PIAOJUE_RATELIMIT_CHECKIN_ADDRESS": "5 per minute",
@@ -313,7 +315,7 @@ def test_gevent_and_gthread_instances_share_the_limits(database_url, tmp_path):
 
 
 def _pairing_used(app, code: str) -> bool:
-    from tally.models import Pairing
+    from tally.store.models import Pairing
     from tally.pairing import _digest
 
     with app.app_context():
@@ -370,7 +372,7 @@ def test_pairing_codes_and_their_audit_event_are_one_transaction(app, client, me
     """Codes are stored together with the audit event recording who made them: if the event cannot
     be written, no code exists (the codes used to be committed first)."""
     from tally import pairing
-    from tally.models import Pairing
+    from tally.store.models import Pairing
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("the audit trail refused the write")

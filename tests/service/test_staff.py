@@ -12,9 +12,9 @@ from sqlalchemy import inspect
 from ballot import templates
 from keys.credentials import public_key_hex
 from service.conftest import staff_headers
-from tally import db
-from tally.migrations import alembic_config
-from tally.models import Base
+from tally.store import db
+from tally.store.migrations import alembic_config
+from tally.store.models import Base
 
 MEETING = {"meeting_id": "m2", "title": "常委会第十次会议", "body": "某市人大常委会", "members": 40,
            "quorum": "majority", "trustees": ["甲", "乙", "丙"], "threshold": 2}
@@ -137,8 +137,9 @@ def test_vote_lifecycle_via_api(app, client, meeting):
 def test_invalid_share_is_rejected_and_others_combine(app, client, meeting):
     from keys.decrypt import partial_decrypt
     from keys.statefile import load_state
-    from tally import context, demo, lifecycle, results
-    from tally.models import Vote
+    from tally import demo, lifecycle, results
+    from tally.store import cache
+    from tally.store.models import Vote
 
     for deputy in meeting.deputies:
         client.post("/api/meetings/m1/checkin", json=meeting.checkin_body(deputy))
@@ -148,7 +149,7 @@ def test_invalid_share_is_rejected_and_others_combine(app, client, meeting):
         client.post("/api/meetings/m1/votes/v1/ballots", json=meeting.ballot(app, "v1", deputy, {"motion": ["yes"]}).entry)
     with app.app_context():
         lifecycle.close_vote("m1", "v1", actor="t")
-        definition = context.vote_definition("m1", "v1")
+        definition = cache.vote_definition("m1", "v1")
         aggregates = results.vote_aggregates(db.session().get(Vote, ("m1", "v1")))
         shares = [partial_decrypt(load_state(demo.trustee_dir("m1") / f"trustee-{i}.json", demo.DEMO_PASSPHRASE),
                                   meeting.hash, definition.hash, "v1", aggregates) for i in (1, 2, 4, 5)]

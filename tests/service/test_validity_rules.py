@@ -21,7 +21,8 @@ from tests.test_public_key_order import _plus_torsion
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
 from service.conftest import log_size, staff_headers
-from tally import context, demo
+from tally import demo
+from tally.store import cache
 
 STAFF = "/api/staff/meetings/m1"
 BALLOTS = "/api/meetings/m1/votes/{}/ballots"
@@ -71,12 +72,13 @@ def _spoil_body(ballot) -> dict:
 
 def _share(app, vote_id: str, index: int) -> dict:
     """Demo trustee ``index``'s §8 share entry for the closed vote."""
-    from tally import db, results
-    from tally.models import Vote
+    from tally import results
+    from tally.store import db
+    from tally.store.models import Vote
 
     with app.app_context():
-        parsed = context.sealed_meeting("m1")
-        definition = context.vote_definition("m1", vote_id)
+        parsed = cache.sealed_meeting("m1")
+        definition = cache.vote_definition("m1", vote_id)
         aggregates = results.vote_aggregates(db.session().get(Vote, ("m1", vote_id)))
         state = load_state(demo.trustee_dir("m1") / f"trustee-{index}.json", demo.DEMO_PASSPHRASE)
         return partial_decrypt(state, parsed.hash, definition.hash, vote_id, aggregates)
@@ -162,7 +164,7 @@ def test_shares_come_after_close_once_per_trustee_and_before_the_result(app, cli
     result = next(e for e in entries if e["type"] == "result" and e["vote_id"] == "v2")
     assert result["trustees"] == [2, 3, 5]
     with app.app_context():
-        refs = context.vote_definition("m1", "v2").option_refs()
+        refs = cache.vote_definition("m1", "v2").option_refs()
     assert [(t["contest"], t["option"]) for t in result["tallies"]] == list(refs)
     assert [e["type"] for e in entries if e.get("vote_id") == "v2"][-4:] == ["share", "share", "share", "result"]
     _verified(app, client)
@@ -306,7 +308,8 @@ def test_times_are_exact_and_a_close_is_never_before_its_open(app, client, meeti
     Tree heads likewise: ``sths.jsonl`` in non-decreasing timestamp order."""
     import re
 
-    from tally import lifecycle, logstore
+    from tally import lifecycle
+    from tally.store import logstore
 
     clerk = staff_headers(app)
     _checkin(client, meeting)
@@ -371,8 +374,9 @@ def test_credentials_of_order_2l_are_refused(app, client, meeting):
 def test_a_log_key_of_order_2l_cannot_be_sealed(app, client):
     """§8.1 "Credentials": the meeting's ``log_key`` has prime order too. A store whose log key
     was damaged into a point of order 2ℓ refuses to seal (nothing is logged)."""
-    from tally import db, setup
-    from tally.models import Meeting
+    from tally import setup
+    from tally.store import db
+    from tally.store.models import Meeting
 
     with app.app_context():
         setup.create_meeting("m1", "t", "b", 4, "majority", demo.TRUSTEE_NAMES, 3, actor="test", is_demo=True)

@@ -20,8 +20,9 @@ from service.test_web_support import (
     staff_client,
     text,
 )
-from tally import db, demo, lifecycle
-from tally.models import AuditEvent, LoginThrottle, StaffUser
+from tally import demo, lifecycle
+from tally.store import db
+from tally.store.models import AuditEvent, LoginThrottle, StaffUser
 from tally.web.auth import utcnow
 
 

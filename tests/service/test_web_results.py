@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from piaojue_tools.simulate import plausible_choices
 from service.test_web_support import post_form, staff_client, text
-from tally import context, db, demo, lifecycle
-from tally.models import AuditEvent
+from tally import demo, lifecycle
+from tally.store import cache, db
+from tally.store.models import AuditEvent
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def session_run(app, client, meeting):
     for vote_id in ("v1", "v2", "v3", "v4", "v5"):
         with app.app_context():
             lifecycle.open_vote("m1", vote_id, actor="test")
-            definition = context.vote_definition("m1", vote_id)
+            definition = cache.vote_definition("m1", vote_id)
         for i, deputy in enumerate(meeting.deputies[:7]):
             choices = {"motion": v1[i]} if vote_id == "v1" else plausible_choices(definition, rng)
             ballot = meeting.ballot(app, vote_id, deputy, choices)

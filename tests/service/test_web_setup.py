@@ -16,8 +16,9 @@ from sqlalchemy import func, select
 from ballot import templates
 from keys.credentials import public_key_hex
 from service.test_web_support import csrf_token, post_form, staff_client, text
-from tally import db, demo
-from tally.models import AuditEvent, Credential, Deputy, Meeting, Vote
+from tally import demo
+from tally.store import db
+from tally.store.models import AuditEvent, Credential, Deputy, Meeting, Vote
 
 MEETING = {"meeting_id": "m5", "title": "某市第十七届人民代表大会第三次会议", "body": "某市人民代表大会",
            "members": 6, "quorum": "two_thirds", "trustees": "\n".join(demo.TRUSTEE_NAMES), "threshold": 3}

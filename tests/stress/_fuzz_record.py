@@ -57,7 +57,8 @@ def service_record(folder: Path) -> bytes:
     ballot; a resolution r1 with recasts, closed; a card replaced (a revocation); other votes pending."""
     from ballot.encrypt import encrypt_ballot
     from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-    from tally import context, demo, lifecycle, setup
+    from tally import demo, lifecycle, setup
+    from tally.store import cache
     from tests.service.conftest import make_app
 
     app = make_app(f"sqlite:///{folder}/record.sqlite3", str(folder / "instance"))
@@ -66,7 +67,7 @@ def service_record(folder: Path) -> bytes:
         with app.app_context():
             people = demo.create_demo("m1", 5)
             setup.define_vote("m1", templates.resolution("r1", "可重投的表决", recast=True), actor="fuzz")
-            meeting = context.sealed_meeting("m1")
+            meeting = cache.sealed_meeting("m1")
         keys = [derive_private_key(p.code, "m1") for p in people]
         for person, key in zip(people, keys):
             body = {
@@ -82,7 +83,7 @@ def service_record(folder: Path) -> bytes:
 
         def cast(vote_id: str, key: Ed25519PrivateKey, choice: str, spoil: bool = False) -> None:
             with app.app_context():
-                definition = context.vote_definition("m1", vote_id)
+                definition = cache.vote_definition("m1", vote_id)
             ballot = encrypt_ballot(definition, meeting.hash, meeting.public_key, key, {"motion": [choice]})
             if spoil:
                 body = {k: v for k, v in ballot.spoiled_entry().items() if k != "type"}

@@ -50,8 +50,9 @@ from ballot.vote import VoteDefinition
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
-from tally import context, db, demo, lifecycle, results, setup
-from tally.models import Vote
+from tally import demo, lifecycle, results, setup
+from tally.store import cache, db
+from tally.store.models import Vote
 from tests.service.conftest import make_app, postgres_schema
 
 OPENAPI_PATH = Path(__file__).resolve().parents[2] / "tally" / "api" / "openapi.json"
@@ -217,7 +218,7 @@ class World:
         cached = meeting.votes.get(vote_id)
         if cached is None:
             with self.app.app_context():
-                cached = meeting.votes[vote_id] = context.vote_definition(meeting.meeting_id, vote_id)
+                cached = meeting.votes[vote_id] = cache.vote_definition(meeting.meeting_id, vote_id)
         return cached
 
     def ballot(
@@ -268,7 +269,7 @@ class World:
 def _meeting_view(app: Any, meeting_id: str, deputies: int) -> MeetingView:
     with app.app_context():
         people = demo.create_demo(meeting_id, deputies)
-        parsed = context.sealed_meeting(meeting_id)
+        parsed = cache.sealed_meeting(meeting_id)
     keys = [Deputy(p.seat, derive_private_key(p.code, meeting_id)) for p in people]
     return MeetingView(meeting_id, parsed.hash, parsed.public_key, keys)
 
@@ -294,7 +295,7 @@ def build_world(store: str, url: str, folder: Path) -> World:
     world.m1 = m1 = _meeting_view(app, "m1", 10)
     world.m2 = m2 = _meeting_view(app, "m2", 4)
     with app.app_context():
-        v3 = context.vote_definition("m1", "v3").entry
+        v3 = cache.vote_definition("m1", "v3").entry
         setup.define_vote("m1", {**copy.deepcopy(v3), "vote_id": V6}, actor="fuzz")
         setup.define_vote("m1", _v7_entry(), actor="fuzz")
     d = m1.deputies
@@ -355,7 +356,7 @@ def build_world(store: str, url: str, folder: Path) -> World:
             share = partial_decrypt(
                 state,
                 m1.hash,
-                context.vote_definition("m1", vote_id).hash,
+                cache.vote_definition("m1", vote_id).hash,
                 vote_id,
                 results.vote_aggregates(vote),
             )

@@ -34,9 +34,9 @@ def campaign(request) -> tuple[Outcome, Any]:
     keys: dict[str, Any] = {}
 
     def inspect(setup, meeting, _outcome) -> None:
-        from tally import db
-        from tally.logkeys import open_log_key
-        from tally.models import Meeting
+        from tally.store import db
+        from tally.store.logkeys import open_log_key
+        from tally.store.models import Meeting
 
         with setup.app.app_context():
             row = db.session().get(Meeting, meeting.meeting_id)

@@ -1,6 +1,6 @@
 """The append-only meeting log (SPEC §7) in the database, with a Merkle tree cache per process.
 
-All appends go through :func:`writing`, which holds the meeting's lock (tally.db.locked_meeting),
+All appends go through :func:`writing`, which holds the meeting's lock (tally.store.db.locked_meeting),
 brings this process's cached :class:`~ballot.log.MerkleTree` up to date with the database, and
 gives a :class:`LogWriter`. Entry indices are ``meeting.log_size, log_size + 1, …``: no gaps, never
 shared (the primary key ``(meeting_id, idx)`` would refuse a duplicate). If the transaction fails,
@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
-from tally import db
-from tally.logkeys import open_log_key
-from tally.models import LogEntry, Meeting, TreeHead, utcnow
+from tally.store import db
+from tally.store.logkeys import open_log_key
+from tally.store.models import LogEntry, Meeting, TreeHead, utcnow
 
 _trees: dict[tuple[str, str], MerkleTree] = {}
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from tally import db
-from tally.models import AuditEvent
+from tally.store import db
+from tally.store.models import AuditEvent
 
 
 def record_event(

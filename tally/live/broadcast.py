@@ -13,7 +13,7 @@ close, ballot accepted, result published), from whichever process ran them: with
 ``SOCKETIO_MESSAGE_QUEUE`` (Redis) set, an emit from any instance or from a CLI command reaches
 the clients of every instance.
 
-``turnout`` is coalesced per instance (tally.live_turnout; docs/spec-notes.md): at most one
+``turnout`` is coalesced per instance (tally.live.turnout; docs/spec-notes.md): at most one
 event per vote every 0.1 s to staff clients (``LIVE_TURNOUT_STAFF_INTERVAL``) and every 1 s to
 the others (``LIVE_TURNOUT_INTERVAL``; both 0, one per batch, under ``TESTING`` unless set), the
 first change at once and the latest count always sent at the end of the interval; a count is
@@ -32,10 +32,15 @@ from flask_socketio import SocketIO, join_room
 from sqlalchemy import select
 
 from ballot.rules import quorum_met
-from tally import db
-from tally.live_turnout import (STAFF_TURNOUT_INTERVAL, TURNOUT_INTERVAL, LiveManager, LiveRedisManager,
-                                TurnoutGate)
-from tally.models import Meeting, StaffToken, Vote
+from tally.store import db
+from tally.live.turnout import (
+    LiveManager,
+    LiveRedisManager,
+    STAFF_TURNOUT_INTERVAL,
+    TURNOUT_INTERVAL,
+    TurnoutGate,
+)
+from tally.store.models import Meeting, StaffToken, Vote
 
 NAMESPACE = "/live"
 socketio = SocketIO()
@@ -55,7 +60,7 @@ def staff_room(meeting_id: str) -> str:
 
 def init_app(app: Flask) -> None:
     """Socket.IO on ``app``: async mode ``SOCKETIO_ASYNC_MODE`` (``threading`` under gunicorn's
-    gthread worker, ``gevent`` under its gevent worker), coalesced turnout (tally.live_turnout:
+    gthread worker, ``gevent`` under its gevent worker), coalesced turnout (tally.live.turnout:
     ``LIVE_TURNOUT_INTERVAL`` / ``LIVE_TURNOUT_STAFF_INTERVAL`` seconds, 0 under ``TESTING``
     unless set)."""
     interval = app.config.get("LIVE_TURNOUT_INTERVAL")
@@ -136,7 +141,7 @@ def announce_vote_state(vote: Vote) -> None:
 
 def announce_turnout(vote: Vote) -> None:
     """Once per group-commit batch, to the meeting room and to its staff room; each instance
-    coalesces what it sends its own clients (tally.live_turnout), and staff clients get it from
+    coalesces what it sends its own clients (tally.live.turnout), and staff clients get it from
     the staff room only."""
     payload = turnout_payload(vote)
     _emit("turnout", payload, vote.meeting_id)
@@ -198,7 +203,7 @@ def _current_vote(session: Any, meeting_id: str) -> Vote | None:
 def seat_map_payload(meeting_id: str) -> dict[str, Any]:
     """Staff only: every roster seat, whether its deputy has checked in, and whether the deputy
     checked in there has voted in the open (or latest) vote. Never a choice."""
-    from tally.models import CastBallot, Credential, Deputy
+    from tally.store.models import CastBallot, Credential, Deputy
 
     session = db.session()
     current = _current_vote(session, meeting_id)

@@ -19,7 +19,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tally.models import Meeting
+from tally.store.models import Meeting
 
 CONNECT_TIMEOUT = 10
 """Seconds a new PostgreSQL connection may take before the request gets 503 ``unavailable``."""

@@ -1,0 +1,1 @@
+"""Process machinery: ballot checks off the gevent hub, garbage-collector tuning, rate limits."""
