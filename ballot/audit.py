@@ -39,6 +39,8 @@ The §8.1 container rules (``log.jsonl``, ``sth.json``, ``sths.jsonl``) are chec
 :mod:`ballot.record` while reading and by ``sth``/``sth_history`` here.
 
 Types the verifier does not know are skipped and counted (§10).
+
+Long: one Auditor replays the log once for all the checks above, which share that replay's state.
 """
 
 from __future__ import annotations

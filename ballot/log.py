@@ -23,6 +23,8 @@ Where SPEC and RFC 9162 are silent (decisions documented here):
   and the two roots must be equal. RFC 9162 only defines ``0 < first < second``.
 * ``tree_size`` and ``timestamp`` in an STH are JSON integers in ``[0, 2^53)`` (SPEC §1 documents
   only hold integers with ``|n| < 2^53``), so they also fit ``u64be``.
+
+Long: RFC 9162's tree, its two proofs and the tree heads are one family, read beside the RFC.
 """
 
 from __future__ import annotations

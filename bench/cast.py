@@ -20,6 +20,8 @@ idle, and the CPU used during it is reported as service / clients / other (``Cpu
 Run with ``python -m bench cast`` (or ``python -m bench`` for every benchmark). PostgreSQL comes
 from ``PIAOJUE_BENCH_POSTGRES`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
 the benchmark works in a schema of its own, created and dropped here.
+
+Long: one benchmark end to end (service, tablets, trustees, report); its overlap with live.py: #14 item 4.
 """
 
 from __future__ import annotations
@@ -153,11 +155,12 @@ class Setup:
             migrations.upgrade(self.app)
 
     def meeting(self, meeting_id: str, deputies: int) -> DemoMeeting:
-        from tally import auth, demo
+        from tally import demo
+        from tally.api import tokens
 
         with self.app.app_context(), _unique_seats():
             people = demo.create_demo(meeting_id, deputies)
-            token = auth.create_token(f"bench-{meeting_id}", "clerk")
+            token = tokens.create_token(f"bench-{meeting_id}", "clerk")
             folder = demo.trustee_dir(meeting_id)
         self.app.extensions["piaojue.engine"].dispose()
         return DemoMeeting(meeting_id, [Person(p.seat, p.code) for p in people], token, folder)

@@ -100,7 +100,8 @@ def _python_ms(vote_entry: dict, choices: dict, rounds: int) -> float:
 def run(quick: bool = False) -> str:
     from playwright.sync_api import sync_playwright
 
-    from tally import create_app, demo, lifecycle, pairing
+    from tally import create_app, demo
+    from tally.services import lifecycle, pairing
     from tally.store import cache, logstore
 
     rounds = 3 if quick else 15

@@ -40,6 +40,8 @@ closes. Measured, per vote:
 ``python -m bench live`` writes its section of docs/performance.md (about 6 minutes); ``--quick``
 runs 300 kiosks against a 300-deputy meeting and writes nothing.
 tests/scale/test_live_broadcast.py runs one worker with 100 kiosks as a CI smoke test.
+
+Long: one benchmark end to end (cluster, socket clients, ballot streams, report), in the order it runs.
 """
 
 from __future__ import annotations
@@ -559,7 +561,7 @@ def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str]
     connect the clients, run ``streams`` (vote, ballots/s or None for full speed), waiting for an
     idle machine before each if ``quiet``."""
     from bench._live_clients import kiosk_main, presidium_main
-    from tally import auth
+    from tally.api import tokens
 
     raise_nofile()
     per_instance = -(-clients // 2) + PRESIDIUM
@@ -573,7 +575,7 @@ def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str]
         try:
             meeting = setup.meeting("live", clients)
             with setup.app.app_context():
-                presidium_token = auth.create_token("bench-live-presidium", "presidium")
+                presidium_token = tokens.create_token("bench-live-presidium", "presidium")
             setup.app.extensions["piaojue.engine"].dispose()
         finally:
             setup.close()

@@ -14,6 +14,8 @@ every run; the cryptographic randomness (keys, nonces, proofs) cannot be seeded,
 writes different bytes. The vectors are therefore generated once and committed: regenerate only
 when the protocol changes, and commit the whole folder at once. ``--out DIR`` writes elsewhere
 (for a look at the result without touching the committed files).
+
+Long: one forgery per invalid vector, in the order of the manifest, each beside its label.
 """
 
 from __future__ import annotations

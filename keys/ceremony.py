@@ -35,6 +35,8 @@ The state (implementation-defined, SPEC §10) is a JSON object::
 
 The coefficients stay in the state after the ceremony so a trustee can deal again (for example
 when a share got lost in transit); the file is encrypted either way.
+
+Long: the three steps and their Feldman checks follow SPEC §6.1 in order, to be read beside it.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ demo meetings), and otherwise prompted for without echo (twice when a new file i
 
 Errors print one line to stderr and exit with code 2. ``ceremony receive`` exits with code 3
 when a share fails its check: the trustee complains about the sender it names.
+
+Long: every trustee command in its offline and ``--server`` forms, which share options and files.
 """
 
 from __future__ import annotations

@@ -72,7 +72,8 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
 
     ratelimit.init_app(app)
 
-    from tally import cli, timers
+    from tally import cli
+    from tally.services import timers
 
     cli.init_app(app)
     if app.config.get("VOTE_TIMER", True) and not app.config.get("TESTING"):

@@ -19,7 +19,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
-from tally import auth, checkin, demo, export, lifecycle, results, setup
+from tally import demo
+from tally.api import tokens
+from tally.services import ceremony, checkin, export, lifecycle, meetings, results
 from tally.store import cache, migrations
 from tally.errors import APIError
 
@@ -75,7 +77,7 @@ meeting_cli = AppGroup("meeting", help="Create and seal meetings.")
 def meeting_create(meeting_id: str, title: str, body_name: str, members: int, quorum: str,
                    trustees: tuple[str, ...], threshold: int) -> None:
     """Create a meeting (state: setup)."""
-    _run(lambda: setup.create_meeting(meeting_id, title, body_name, members, quorum, list(trustees), threshold,
+    _run(lambda: meetings.create_meeting(meeting_id, title, body_name, members, quorum, list(trustees), threshold,
                                       actor=CLI_ACTOR))
     click.echo(f"meeting {meeting_id} created; next: roster, credentials, votes, key ceremony, seal")
 
@@ -84,7 +86,7 @@ def meeting_create(meeting_id: str, title: str, body_name: str, members: int, qu
 @click.argument("meeting_id")
 def meeting_seal(meeting_id: str) -> None:
     """Write the §6.3 meeting entry and start the log (the ceremony must be complete)."""
-    entry = _run(lambda: setup.seal(meeting_id, actor=CLI_ACTOR))
+    entry = _run(lambda: meetings.seal(meeting_id, actor=CLI_ACTOR))
     click.echo(f"meeting {meeting_id} sealed; joint public key {entry['public_key']}")
 
 
@@ -101,9 +103,9 @@ def meeting_checkin(meeting_id: str, action: str) -> None:
 @click.argument("meeting_id")
 def meeting_status(meeting_id: str) -> None:
     """The setup and ceremony status of a meeting."""
-    meeting = _run(lambda: setup.get_meeting(meeting_id))
+    meeting = _run(lambda: meetings.get_meeting(meeting_id))
     click.echo(f"{meeting.id}: {meeting.title} [{meeting.state}], present {meeting.checkins}/{meeting.members}")
-    for row in setup.ceremony_status(meeting_id):
+    for row in ceremony.ceremony_status(meeting_id):
         click.echo(f"  trustee {row['index']} {row['name']}: announced={row['announced']} dealt={row['dealt']} "
                    f"confirmed={row['confirmed']}" + (f" complaint: {row['complaint']}" if row["complaint"] else ""))
 
@@ -115,7 +117,7 @@ def meeting_status(meeting_id: str) -> None:
 def roster_import(meeting_id: str, roster_file: str) -> None:
     """Import the roster (CSV or XLSX with 座位号/姓名/代表团 headers)."""
     data = Path(roster_file).read_bytes()
-    deputies = _run(lambda: setup.import_roster(meeting_id, data, Path(roster_file).name, actor=CLI_ACTOR))
+    deputies = _run(lambda: meetings.import_roster(meeting_id, data, Path(roster_file).name, actor=CLI_ACTOR))
     click.echo(f"imported {len(deputies)} deputies")
 
 
@@ -130,7 +132,7 @@ def credentials_register(meeting_id: str, creds_json: str) -> None:
     data = _read_json(creds_json)
     if not isinstance(data, dict) or data.get("meeting_id") != meeting_id:
         _fail(f"{creds_json} is not a creds.json for meeting {meeting_id}")
-    count = _run(lambda: setup.register_credentials(meeting_id, data.get("credentials"), actor=CLI_ACTOR))
+    count = _run(lambda: meetings.register_credentials(meeting_id, data.get("credentials"), actor=CLI_ACTOR))
     click.echo(f"registered {count} credentials")
 
 
@@ -140,7 +142,7 @@ def credentials_register(meeting_id: str, creds_json: str) -> None:
 @click.argument("new", required=False)
 def credentials_replace(meeting_id: str, old: str, new: str | None) -> None:
     """Revoke a lost card's credential OLD, registering NEW in its place if given."""
-    _run(lambda: setup.replace_credential(meeting_id, old, new, actor=CLI_ACTOR))
+    _run(lambda: meetings.replace_credential(meeting_id, old, new, actor=CLI_ACTOR))
     click.echo("revoked" + (" and replaced" if new else ""))
 
 
@@ -154,10 +156,10 @@ def vote_define(meeting_id: str, vote_json: str) -> None:
     """Add a vote: a §4.1 entry, or {"template": KIND, "params": {...}}."""
     data = _read_json(vote_json)
     if isinstance(data, dict) and "template" in data:
-        entry = _run(lambda: setup.vote_from_template(data["template"], data.get("params")))
+        entry = _run(lambda: meetings.vote_from_template(data["template"], data.get("params")))
     else:
         entry = data
-    vote = _run(lambda: setup.define_vote(meeting_id, entry, actor=CLI_ACTOR))
+    vote = _run(lambda: meetings.define_vote(meeting_id, entry, actor=CLI_ACTOR))
     click.echo(f"vote {vote.vote_id} defined ({entry['kind']}); vote hash {vote.vote_hash.hex()}")
 
 
@@ -206,7 +208,7 @@ def vote_resume(meeting_id: str, vote_id: str) -> None:
 def vote_tally(meeting_id: str, vote_id: str) -> None:
     """Decrypt and publish. In a demo meeting the demo trustees decrypt; otherwise report which
     trustees have posted shares, and publish once ``threshold`` have."""
-    meeting = _run(lambda: setup.get_meeting(meeting_id))
+    meeting = _run(lambda: meetings.get_meeting(meeting_id))
     if meeting.is_demo:
         _run(lambda: demo.demo_tally(meeting_id, vote_id))
     status = _run(lambda: results.decryption_status(meeting_id, vote_id))
@@ -238,12 +240,12 @@ def record(meeting_id: str, out: str) -> None:
 @click.command("staff")
 @with_appcontext
 @click.argument("name")
-@click.option("--role", type=click.Choice(list(auth.ROLES)), required=True)
+@click.option("--role", type=click.Choice(list(tokens.ROLES)), required=True)
 @click.option("--meeting", "meeting_id", default=None, help="a trustee's meeting")
 @click.option("--trustee", "trustee_index", type=int, default=None, help="a trustee's index")
 def staff(name: str, role: str, meeting_id: str | None, trustee_index: int | None) -> None:
     """Create a staff API token (printed once)."""
-    token = _run(lambda: auth.create_token(name, role, meeting_id=meeting_id, trustee_index=trustee_index))
+    token = _run(lambda: tokens.create_token(name, role, meeting_id=meeting_id, trustee_index=trustee_index))
     click.echo(token)
 
 
@@ -302,7 +304,7 @@ def demo_serve(
     import subprocess
 
     from keys.credentials import format_code
-    from tally import pairing
+    from tally.services import pairing
 
     if not 1 <= tablets <= deputies <= 5000:
         _fail("need 1 ≤ --tablets ≤ --deputies ≤ 5000")
@@ -313,8 +315,8 @@ def demo_serve(
     links = pairing.create_codes(meeting_id, [p.seat for p in people[:tablets]], actor=CLI_ACTOR)
     password = secrets.token_urlsafe(9)
     _account(lambda: demo.presidium_login(demo.DEMO_PRESIDIUM, password))
-    base = public_url.rstrip("/") if public_url else demo_public_url(host, port)
-    phones_reach = public_url is not None or not _is_loopback_url(base)
+    base = public_url.rstrip("/") if public_url else demo.public_url(host, port)
+    phones_reach = public_url is not None or not demo.is_loopback_url(base)
     others = deputies - tablets
     click.echo(f"\n票决 Piaojue demo meeting {meeting_id}: {deputies} deputies, 5 trustees (threshold 3), 5 votes.")
     if simulate and others:
@@ -388,42 +390,6 @@ def demo_serve(
         _fail(f"the server stopped with status {status} (is port {port} in use?)")
 
 
-
-def demo_public_url(host: str, port: int) -> str:
-    """The base URL the demo prints and puts in receipt QR codes: for a server bound to every
-    address (``0.0.0.0``, ``::``), this machine's LAN address, which phones on the same network
-    reach; else the bound address itself."""
-    if host in ("0.0.0.0", "::", ""):
-        host = lan_address() or "127.0.0.1"
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
-
-
-def lan_address() -> str | None:
-    """This machine's address on its default route (no packet is sent: a UDP socket is only
-    connected), or None without a non-loopback route."""
-    import ipaddress
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any outside address
-            address = probe.getsockname()[0]
-        except OSError:
-            return None
-    return None if ipaddress.ip_address(address).is_loopback or address == "0.0.0.0" else address
-
-
-def _is_loopback_url(url: str) -> bool:
-    from urllib.parse import urlsplit
-    import ipaddress
-
-    host = urlsplit(url).hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 user_cli = AppGroup("user", help="Staff accounts for the web pages (password logins).")
 USER_ACTOR = "system:cli"
 
@@ -436,7 +402,7 @@ def _new_password(password_stdin: bool) -> str:
 
 
 def _account(fn: Callable[[], Any]) -> Any:
-    from tally.web.auth import AccountError
+    from tally.web.logins import AccountError
 
     try:
         return fn()
@@ -446,7 +412,7 @@ def _account(fn: Callable[[], Any]) -> Any:
 
 @user_cli.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(list(auth.ROLES)), required=True)
+@click.option("--role", type=click.Choice(list(tokens.ROLES)), required=True)
 @click.option("--display-name", default=None, help="the name shown on the pages (default: NAME)")
 @click.option("--meeting", "meeting_id", default=None, help="a trustee's meeting")
 @click.option("--trustee", "trustee_index", type=int, default=None, help="a trustee's index")
@@ -454,10 +420,10 @@ def _account(fn: Callable[[], Any]) -> Any:
 def user_add(name: str, role: str, display_name: str | None, meeting_id: str | None, trustee_index: int | None,
              password_stdin: bool) -> None:
     """Create a staff account NAME with a password (prompted for, or --password-stdin)."""
-    from tally.web import auth as web_auth
+    from tally.web import logins
 
     password = _new_password(password_stdin)
-    user = _account(lambda: web_auth.create_user(name, role, password, display_name=display_name,
+    user = _account(lambda: logins.create_user(name, role, password, display_name=display_name,
                                                  meeting_id=meeting_id, trustee_index=trustee_index,
                                                  actor=USER_ACTOR))
     click.echo(f"account {user.username} ({user.role}) created; sign in at /staff/login")
@@ -468,10 +434,10 @@ def user_add(name: str, role: str, display_name: str | None, meeting_id: str | N
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of standard input")
 def user_passwd(name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (ends its sessions everywhere)."""
-    from tally.web import auth as web_auth
+    from tally.web import logins
 
     password = _new_password(password_stdin)
-    _account(lambda: web_auth.set_password(name, password, actor=USER_ACTOR))
+    _account(lambda: logins.set_password(name, password, actor=USER_ACTOR))
     click.echo(f"password of {name} changed")
 
 
@@ -480,9 +446,9 @@ def user_passwd(name: str, password_stdin: bool) -> None:
 @click.option("--enable", is_flag=True, help="enable the account again instead")
 def user_disable(name: str, enable: bool) -> None:
     """Disable (or --enable) the account NAME; a disabled account cannot sign in."""
-    from tally.web import auth as web_auth
+    from tally.web import logins
 
-    _account(lambda: web_auth.set_active(name, enable, actor=USER_ACTOR))
+    _account(lambda: logins.set_active(name, enable, actor=USER_ACTOR))
     click.echo(f"account {name} {'enabled' if enable else 'disabled'}")
 
 

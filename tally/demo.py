@@ -44,7 +44,7 @@ from keys.decrypt import partial_decrypt
 from keys.statefile import KdfParams, load_state, save_state
 from piaojue_tools import demo_data
 from piaojue_tools.simulate import agenda, plausible_choices
-from tally import checkin, intake, lifecycle, results, setup
+from tally.services import ceremony, checkin, intake, lifecycle, meetings, results
 from tally.store import cache, db
 from tally.store.models import Deputy, Meeting, Trustee, Vote
 
@@ -72,7 +72,7 @@ class DemoDeputy:
 def create_demo(meeting_id: str, deputies: int = 386, *, seed: int = 0) -> list[DemoDeputy]:
     """Create, run the ceremony for, and seal a demo meeting; return its deputies with codes."""
     roster = demo_data.deputy_roster(deputies, seed)
-    setup.create_meeting(
+    meetings.create_meeting(
         meeting_id,
         "某市第十七届人民代表大会第三次会议（演示）",
         "某市人民代表大会",
@@ -88,11 +88,11 @@ def create_demo(meeting_id: str, deputies: int = 386, *, seed: int = 0) -> list[
     session.commit()
     people = [DemoDeputy(d["seat"], d["name"], d["group"], new_code()) for d in roster]
     keys = [public_key_hex(derive_private_key(p.code, meeting_id)) for p in people]
-    setup.register_credentials(meeting_id, keys, actor=ACTOR)
+    meetings.register_credentials(meeting_id, keys, actor=ACTOR)
     _demo_ceremony(meeting_id)
     for entry in agenda():
-        setup.define_vote(meeting_id, entry, actor=ACTOR)
-    setup.seal(meeting_id, actor=ACTOR)
+        meetings.define_vote(meeting_id, entry, actor=ACTOR)
+    meetings.seal(meeting_id, actor=ACTOR)
     return people
 
 
@@ -104,15 +104,15 @@ def _demo_ceremony(meeting_id: str) -> None:
         state, announcement = begin(meeting_id, index, count, 3, name)
         states.append(state)
         announcements.append(announcement)
-        setup.post_announcement(meeting_id, index, announcement, actor=ACTOR)
+        ceremony.post_announcement(meeting_id, index, announcement, actor=ACTOR)
     for index, state in enumerate(states, start=1):
-        setup.post_messages(meeting_id, index, deal(state, announcements), actor=ACTOR)
+        ceremony.post_messages(meeting_id, index, deal(state, announcements), actor=ACTOR)
     folder = trustee_dir(meeting_id)
     folder.mkdir(parents=True, exist_ok=True)
     for index, state in enumerate(states, start=1):
-        finished = receive(state, announcements, setup.messages_for(meeting_id, index))
+        finished = receive(state, announcements, ceremony.messages_for(meeting_id, index))
         save_state(folder / f"trustee-{index}.json", finished, DEMO_PASSPHRASE, demo=True, kdf=DEMO_KDF)
-        setup.confirm_trustee(meeting_id, index, True, None, actor=ACTOR)
+        ceremony.confirm_trustee(meeting_id, index, True, None, actor=ACTOR)
 
 
 def demo_tally(meeting_id: str, vote_id: str, trustees: list[int] | None = None) -> dict[str, Any]:
@@ -173,17 +173,17 @@ def presidium_login(username: str, password: str) -> None:
     """The demo's presidium account ``username`` with ``password`` (a new one on every
     ``demo-serve``: the account is created, or its password replaced). An account of that name
     with another role is left alone and refused (AccountError)."""
-    from tally.web import auth as web_auth
+    from tally.web import logins
 
-    user = web_auth.find_user(username)
+    user = logins.find_user(username)
     if user is None:
-        web_auth.create_user(username, "presidium", password, display_name="演示主席团", actor=ACTOR)
+        logins.create_user(username, "presidium", password, display_name="演示主席团", actor=ACTOR)
     elif user.role != "presidium":
-        raise web_auth.AccountError(f"the account {username!r} exists with the role {user.role}, not presidium")
+        raise logins.AccountError(f"the account {username!r} exists with the role {user.role}, not presidium")
     else:
-        web_auth.set_password(username, password, actor=ACTOR)
+        logins.set_password(username, password, actor=ACTOR)
         if not user.active:
-            web_auth.set_active(username, True, actor=ACTOR)
+            logins.set_active(username, True, actor=ACTOR)
 
 
 # ---------------------------------------------------------------- the simulated hall (demo-serve)
@@ -451,3 +451,41 @@ def run_hall(base_url: str, meeting_id: str, deputies: list[tuple[str, str]], *,
         if wake - time.monotonic() > 0.05 and hall.prepare_one():
             continue  # idle time: one ballot encrypted ahead
         time.sleep(min(HALL_POLL_SECONDS, max(0.01, wake - time.monotonic())))
+
+
+# ---------------------------------------------------------------- demo-serve's address for phones
+
+
+def public_url(host: str, port: int) -> str:
+    """The base URL the demo prints and puts in receipt QR codes: for a server bound to every
+    address (``0.0.0.0``, ``::``), this machine's LAN address, which phones on the same network
+    reach; else the bound address itself."""
+    if host in ("0.0.0.0", "::", ""):
+        host = lan_address() or "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def lan_address() -> str | None:
+    """This machine's address on its default route (no packet is sent: a UDP socket is only
+    connected), or None without a non-loopback route."""
+    import ipaddress
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: routed like any outside address
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if ipaddress.ip_address(address).is_loopback or address == "0.0.0.0" else address
+
+
+def is_loopback_url(url: str) -> bool:
+    from urllib.parse import urlsplit
+    import ipaddress
+
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -7,7 +7,8 @@ from flask import Blueprint, jsonify, render_template
 from sqlalchemy import select
 
 from ballot.rules import quorum_met
-from tally import demo, lifecycle, setup
+from tally import demo
+from tally.services import lifecycle, meetings
 from tally.store import db
 from tally.http import json_body
 from tally.errors import APIError, not_found
@@ -22,7 +23,7 @@ STATES = {"pending": "未开始", "open": "表决中", "closed": "已结束，�
 
 
 def _demo_meeting(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     if not meeting.is_demo:
         raise not_found(f"demo meeting {meeting_id!r}")
     return meeting

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from ballot.hashing import parse_json
-from tally import checkin, export, intake, receipts, results
+from tally.services import checkin, export, intake, receipts, results
 from tally.live import broadcast
 from tally.ops import ratelimit
 from tally.store import cache, db, logstore

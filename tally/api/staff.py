@@ -1,4 +1,4 @@
-"""The staff JSON API (bearer tokens; see tally.auth): clerks set meetings up, the presidium runs
+"""The staff JSON API (bearer tokens; see tally.api.tokens): clerks set meetings up, the presidium runs
 votes, trustees relay the key ceremony, auditors read the audit trail. Documented in docs/api.md."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from tally import checkin, lifecycle, pairing, results, setup
+from tally.services import ceremony, checkin, lifecycle, meetings, pairing, results
 from tally.live import broadcast
 from tally.store import db
 from tally.http import json_body
-from tally.auth import actor, require
+from tally.api.tokens import actor, require
 from tally.errors import APIError
 from tally.store.models import AuditEvent, Credential, Deputy, Vote
 
@@ -49,7 +49,7 @@ def _trustee_index(meeting_id: str) -> int:
 @require("clerk")
 def create_meeting():  # type: ignore[no-untyped-def]
     body = json_body()
-    meeting = setup.create_meeting(
+    meeting = meetings.create_meeting(
         _field(body, "meeting_id", str),
         _field(body, "title", str),
         _field(body, "body", str),
@@ -65,7 +65,7 @@ def create_meeting():  # type: ignore[no-untyped-def]
 @bp.get("/meetings/<meeting_id>")
 @require("clerk", "presidium", "auditor", "trustee")
 def meeting_status(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     session = db.session()
     votes = session.scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position))
     credentials = list(session.scalars(select(Credential).where(Credential.meeting_id == meeting_id)))
@@ -87,7 +87,7 @@ def meeting_status(meeting_id: str):  # type: ignore[no-untyped-def]
                  "present": v.present, "cast": v.counted}
                 for v in votes
             ],
-            "trustees": setup.ceremony_status(meeting_id),
+            "trustees": ceremony.ceremony_status(meeting_id),
         }
     )
 
@@ -102,14 +102,14 @@ def import_roster(meeting_id: str):  # type: ignore[no-untyped-def]
         data, filename = request.get_data(cache=False), request.args.get("filename", "roster.csv")
     if not data:
         raise APIError("malformed", "send the roster file as multipart field 'file' or as the request body")
-    deputies = setup.import_roster(meeting_id, data, filename, actor=actor())
+    deputies = meetings.import_roster(meeting_id, data, filename, actor=actor())
     return jsonify({"imported": len(deputies)}), 201
 
 
 @bp.get("/meetings/<meeting_id>/roster")
 @require("clerk", "presidium")
 def roster(meeting_id: str):  # type: ignore[no-untyped-def]
-    setup.get_meeting(meeting_id)
+    meetings.get_meeting(meeting_id)
     rows = db.session().scalars(select(Deputy).where(Deputy.meeting_id == meeting_id).order_by(Deputy.id))
     return jsonify({"deputies": [{"seat": d.seat, "name": d.name, "group": d.group} for d in rows]})
 
@@ -120,7 +120,7 @@ def register_credentials(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     if isinstance(body, dict) and "meeting_id" in body and body["meeting_id"] != meeting_id:
         raise APIError("malformed", f"creds.json is for meeting {body['meeting_id']!r}, not {meeting_id!r}")
-    count = setup.register_credentials(meeting_id, _field(body, "credentials", list), actor=actor())
+    count = meetings.register_credentials(meeting_id, _field(body, "credentials", list), actor=actor())
     return jsonify({"registered": count}), 201
 
 
@@ -129,7 +129,7 @@ def register_credentials(meeting_id: str):  # type: ignore[no-untyped-def]
 def replace_credential(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     new = _field(body, "new", (str, type(None)), None)
-    setup.replace_credential(meeting_id, _field(body, "old", str), new, actor=actor())
+    meetings.replace_credential(meeting_id, _field(body, "old", str), new, actor=actor())
     return jsonify({"revoked": body["old"], "registered": new})
 
 
@@ -138,31 +138,31 @@ def replace_credential(meeting_id: str):  # type: ignore[no-untyped-def]
 def define_vote(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
     if isinstance(body, dict) and "template" in body:
-        entry = setup.vote_from_template(_field(body, "template", str), _field(body, "params", dict))
+        entry = meetings.vote_from_template(_field(body, "template", str), _field(body, "params", dict))
     else:
         entry = _field(body, "entry", dict)
-    vote = setup.define_vote(meeting_id, entry, actor=actor())
+    vote = meetings.define_vote(meeting_id, entry, actor=actor())
     return jsonify({"vote_id": vote.vote_id, "vote_hash": vote.vote_hash.hex(), "entry": vote.entry}), 201
 
 
 @bp.post("/meetings/<meeting_id>/seal")
 @require("clerk")
 def seal(meeting_id: str):  # type: ignore[no-untyped-def]
-    entry = setup.seal(meeting_id, actor=actor())
+    entry = meetings.seal(meeting_id, actor=actor())
     return jsonify({"meeting": entry})
 
 
 @bp.get("/meetings/<meeting_id>/ceremony")
 @require("clerk", "trustee", "presidium")
 def ceremony_status(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     return jsonify(
         {
             "meeting_id": meeting_id,
             "state": meeting.state,
             "trustees": meeting.trustee_count,
             "threshold": meeting.threshold,
-            "status": setup.ceremony_status(meeting_id),
+            "status": ceremony.ceremony_status(meeting_id),
         }
     )
 
@@ -170,27 +170,27 @@ def ceremony_status(meeting_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/meetings/<meeting_id>/ceremony/announcements")
 @require("clerk", "trustee")
 def get_announcements(meeting_id: str):  # type: ignore[no-untyped-def]
-    return jsonify({"announcements": setup.announcements(meeting_id)})
+    return jsonify({"announcements": ceremony.announcements(meeting_id)})
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/announcements")
 @require("trustee", "clerk")
 def post_announcement(meeting_id: str):  # type: ignore[no-untyped-def]
-    setup.post_announcement(meeting_id, _trustee_index(meeting_id), json_body(), actor=actor())
+    ceremony.post_announcement(meeting_id, _trustee_index(meeting_id), json_body(), actor=actor())
     return jsonify({"ok": True}), 201
 
 
 @bp.get("/meetings/<meeting_id>/ceremony/messages")
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def get_messages(meeting_id: str):  # type: ignore[no-untyped-def]
-    return jsonify({"messages": setup.messages_for(meeting_id, _trustee_index(meeting_id))})
+    return jsonify({"messages": ceremony.messages_for(meeting_id, _trustee_index(meeting_id))})
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/messages")
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    count = setup.post_messages(meeting_id, _trustee_index(meeting_id), _field(body, "messages", list), actor=actor())
+    count = ceremony.post_messages(meeting_id, _trustee_index(meeting_id), _field(body, "messages", list), actor=actor())
     return jsonify({"relayed": count}), 201
 
 
@@ -198,7 +198,7 @@ def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
 def confirm(meeting_id: str):  # type: ignore[no-untyped-def]
     body = json_body()
-    setup.confirm_trustee(
+    ceremony.confirm_trustee(
         meeting_id, _trustee_index(meeting_id), _field(body, "ok", bool), _field(body, "complaint", (str, type(None)), None),
         actor=actor(),
     )
@@ -266,7 +266,7 @@ def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/meetings/<meeting_id>/audit")
 @require("auditor", "clerk", "presidium")
 def audit_trail(meeting_id: str):  # type: ignore[no-untyped-def]
-    setup.get_meeting(meeting_id)
+    meetings.get_meeting(meeting_id)
     rows = db.session().scalars(
         select(AuditEvent).where(AuditEvent.meeting_id == meeting_id).order_by(AuditEvent.id)
     )

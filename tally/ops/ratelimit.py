@@ -21,7 +21,7 @@ throttle, these limits, the audit trail. (``STAFF_TRUSTED_PROXIES``, the older n
 - ``POST /staff/login``: ``RATELIMIT_LOGIN_ADDRESS`` attempts per client address (30 per
   minute), right or wrong, before the password is checked: it bounds the argon2id work one
   address can cause. It complements the failure lockout per (username, address) of
-  :mod:`tally.web.auth`.
+  :mod:`tally.web.logins`.
 
 Over a limit the request changes nothing and is refused with ``429 {"error": "rate_limited",
 "message": …}`` and a ``Retry-After`` header (seconds). A limit is a string of the ``limits``

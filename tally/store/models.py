@@ -28,6 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
+ROLES = ("clerk", "presidium", "trustee", "auditor")
+"""The staff roles, of API tokens (:mod:`tally.api.tokens`) and web accounts (:mod:`tally.web.logins`):
+``clerk`` sets meetings up, ``presidium`` runs votes, ``trustee`` (bound to one meeting and trustee
+index) relays the key ceremony and decrypts, ``auditor`` reads the audit trail."""
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -53,7 +59,7 @@ class Meeting(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     log_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     log_private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    """The Ed25519 log key, AES-256-GCM under the configured key-encryption key (tally.secrets)."""
+    """The Ed25519 log key, AES-256-GCM under the configured key-encryption key (tally.store.logkeys)."""
     meeting_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     public_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     log_size: Mapped[int] = mapped_column(Integer, default=0)
@@ -272,7 +278,7 @@ class Pairing(Base):
 class StaffUser(Base):
     """A staff member's web login (issue #5): an argon2id password hash and a role.
 
-    ``role`` is one of ``clerk``, ``presidium``, ``trustee``, ``auditor`` (tally.auth.ROLES); a
+    ``role`` is one of ``clerk``, ``presidium``, ``trustee``, ``auditor`` (tally.api.tokens.ROLES); a
     trustee's account names its meeting and trustee index. Accounts are made with
     ``flask --app tally user add``; an inactive account cannot log in.
     """
@@ -293,7 +299,7 @@ class StaffUser(Base):
 
 class LoginThrottle(Base):
     """Failed staff logins per (username, client address): after too many in a window the pair
-    is locked out for a while (tally.web.auth). Kept in the database so that every instance
+    is locked out for a while (tally.web.logins). Kept in the database so that every instance
     behind the load balancer sees the same counts and a restart does not reset them."""
 
     __tablename__ = "login_throttle"

@@ -11,7 +11,7 @@ CSRF protection and registers the page blueprints. Every page blueprint is made 
   ``static/staff/staff.js``). The check is opt-in per blueprint (``WTF_CSRF_CHECK_DEFAULT`` is
   off), so the token-authenticated JSON API under ``/api/staff`` (exempted as well), the public
   SPEC §11 API and the kiosk are untouched.
-- **Access**: :func:`tally.web.auth.roles_required` (anonymous → the login page, wrong role → 403).
+- **Access**: :func:`tally.web.logins.roles_required` (anonymous → the login page, wrong role → 403).
 - Errors (403, 404, a missing CSRF token, a service :class:`~tally.errors.APIError`) render as
   HTML pages, or as JSON for a JSON request; responses are never cached.
 """
@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from tally.errors import APIError
-from tally.web import auth
+from tally.web import logins
 
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
 """The page languages, by the code kept in the session (``lang``) and shown in ``<html lang>``."""
@@ -72,7 +72,7 @@ def _before_staff_request() -> Any:
     if current_app.config.get("WTF_CSRF_ENABLED", True):
         csrf.protect()
     # A page polling for JSON in the background is not someone at the desk.
-    auth.enforce_idle_timeout(touch=not (request.method == "GET" and wants_json()))
+    logins.enforce_idle_timeout(touch=not (request.method == "GET" and wants_json()))
     return None
 
 
@@ -121,7 +121,7 @@ def _http_error(exc):  # type: ignore[no-untyped-def]
 def init_app(app: Flask) -> None:
     """Babel, Flask-Login, CSRF and the page blueprints; the settings come from ``Config``
     (``STAFF_*``, ``BABEL_DEFAULT_TIMEZONE``, ``SESSION_COOKIE_SECURE``)."""
-    for key, value in auth.DEFAULTS.items():  # an app configured without Config
+    for key, value in logins.DEFAULTS.items():  # an app configured without Config
         app.config.setdefault(key, value)
     # CSRF is checked by the staff blueprints themselves (opt-in): the JSON APIs and the kiosk
     # authenticate otherwise and must not need a token.
@@ -132,8 +132,8 @@ def init_app(app: Flask) -> None:
 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    auth.login_manager.init_app(app)
-    auth.login_manager.login_message = None
+    logins.login_manager.init_app(app)
+    logins.login_manager.login_message = None
 
     from tally.web import account, audit_pages, bigscreen, console, results_pages, setup_pages
 

@@ -13,7 +13,7 @@ from tally.store import db
 from tally.store.audit_trail import record_event
 from tally.store.models import Meeting
 from tally.web import LANGUAGES, staff_blueprint
-from tally.web.auth import authenticate, StaffPrincipal, utcnow
+from tally.web.logins import authenticate, StaffPrincipal, utcnow
 from tally.web.forms import ActionForm, LanguageForm, LoginForm
 
 bp = staff_blueprint("staff_web", __name__)

@@ -7,11 +7,11 @@ from __future__ import annotations
 from flask import render_template, request
 from sqlalchemy import select
 
-from tally import setup
+from tally.services import meetings
 from tally.store import db
 from tally.store.models import AuditEvent
 from tally.web import staff_blueprint
-from tally.web.auth import roles_required
+from tally.web.logins import roles_required
 
 bp = staff_blueprint("staff_audit", __name__)
 PAGE = 500
@@ -33,7 +33,7 @@ def _page(query):  # type: ignore[no-untyped-def]
 @bp.get("/meetings/<meeting_id>/audit")
 @roles_required("auditor", "clerk", "presidium")
 def meeting_audit(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     events, older, action = _page(select(AuditEvent).where(AuditEvent.meeting_id == meeting_id))
     return render_template("staff/audit/events.html", meeting=meeting, events=events, older=older, action=action)
 

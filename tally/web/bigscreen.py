@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from tally import setup
+from tally.services import meetings
 
 bp = Blueprint("bigscreen", __name__)
 
 
 @bp.get("/screen/<meeting_id>")
 def screen(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     lang = "en" if request.args.get("lang") == "en" else "zh"
     response = render_template("bigscreen/screen.html", meeting=meeting, lang=lang)
     return response, 200, {"Cache-Control": "no-store"}

@@ -6,7 +6,7 @@ resuming it, closing it, the live turnout bar and seat map (from the staff-only
 The page itself is static HTML plus ``static/staff/console.js``; its actions are JSON endpoints
 under ``/staff/meetings/<mid>/console/…`` that need the session's CSRF token (``staffFetch``).
 The timer is the service's: ``lifecycle.open_vote(duration_seconds=…)`` stores ``closes_at`` and
-``tally/timers.py`` closes the vote in whichever instance sees it first.
+``tally/services/timers.py`` closes the vote in whichever instance sees it first.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tally import checkin, lifecycle, results, setup
+from tally.services import checkin, lifecycle, meetings, results
 from tally.live import broadcast
 from tally.store import db
 from tally.errors import APIError
 from tally.store.models import Trustee, Vote
 from tally.web import staff_blueprint
-from tally.web.auth import actor, roles_required
+from tally.web.logins import actor, roles_required
 
 bp = staff_blueprint("staff_console", __name__)
 ROLES = ("presidium", "clerk")
@@ -40,7 +40,7 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _sealed(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     if meeting.state != "sealed":
         raise APIError("meeting_not_sealed", "seal the meeting before running the session", status=409)
     return meeting
@@ -83,7 +83,7 @@ def _state(meeting_id: str) -> dict[str, Any]:
 @bp.get("/meetings/<meeting_id>/console")
 @roles_required(*ROLES)
 def console(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     if meeting.state != "sealed":
         return render_template("staff/error.html", status=409, title=_("The meeting is not sealed yet"),
                                message=_("Seal the meeting before running the session.")), 409

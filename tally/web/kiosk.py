@@ -20,7 +20,7 @@ from flask import (Blueprint, Flask, Response, abort, current_app, redirect, ren
                    send_from_directory, url_for)
 from sqlalchemy import select
 
-from tally import pairing
+from tally.services import pairing
 from tally.ops import ratelimit
 from tally.store import db
 from tally.http import json_body

@@ -10,12 +10,12 @@ from flask import Response, abort, render_template
 from flask_babel import to_user_timezone
 from sqlalchemy import select
 
-from tally import results, setup
+from tally.services import meetings, results
 from tally.store import db
 from tally.store.audit_trail import record_event
 from tally.store.models import LogEntry, Trustee, Vote
 from tally.web import announcement, staff_blueprint
-from tally.web.auth import actor, roles_required
+from tally.web.logins import actor, roles_required
 from tally.web.outcome import result_view, ResultView
 
 bp = staff_blueprint("staff_results", __name__)
@@ -31,7 +31,7 @@ def _vote(meeting_id: str, vote_id: str) -> Vote:
 
 def load_view(meeting_id: str, vote_id: str) -> ResultView:
     """The view of a published vote (409 ``not_published`` before)."""
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     vote = _vote(meeting_id, vote_id)
     result = results.published_result(meeting_id, vote_id)
     row = db.session().execute(
@@ -55,7 +55,7 @@ def _trustee_names(meeting_id: str, indices: list[int]) -> list[str]:
 @bp.get("/meetings/<meeting_id>/results")
 @roles_required(*ROLES)
 def index(meeting_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     votes = list(db.session().scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position)))
     views: dict[str, Any] = {v.vote_id: load_view(meeting_id, v.vote_id) for v in votes if v.state == "published"}
     return render_template("staff/results/index.html", meeting=meeting, votes=votes, views=views)
@@ -64,7 +64,7 @@ def index(meeting_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/meetings/<meeting_id>/results/<vote_id>")
 @roles_required(*ROLES)
 def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
-    meeting = setup.get_meeting(meeting_id)
+    meeting = meetings.get_meeting(meeting_id)
     row = _vote(meeting_id, vote_id)
     if row.state != "published":
         # A closed vote waits for its trustees' shares: say how many are in and who is awaited.

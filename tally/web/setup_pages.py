@@ -1,8 +1,8 @@
 """The clerk's meeting setup wizard: meeting data, roster (preview, then import), credentials,
 votes for the five kinds, the trustees' ceremony and sealing, and seat pairing codes.
 
-Every change goes through the service functions of :mod:`tally.setup` (and
-:func:`tally.pairing.create_codes`), exactly as the CLI and the staff API do; these pages only
+Every change goes through the service functions of :mod:`tally.services.meetings` (and
+:func:`tally.services.pairing.create_codes`), exactly as the CLI and the staff API do; these pages only
 collect input, show previews and report the service's answer. Nothing here writes to the log
 except through them.
 """
@@ -25,12 +25,13 @@ from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
 from keys.errors import RosterError
 from keys.roster import parse_roster_bytes
-from tally import pairing, setup
+from tally.services import ceremony as relay  # this module's view ceremony() is the page
+from tally.services import meetings, pairing
 from tally.store import db
 from tally.errors import APIError
 from tally.store.models import Credential, Deputy, Meeting, Vote
 from tally.web import staff_blueprint, wants_json
-from tally.web.auth import actor, roles_required
+from tally.web.logins import actor, roles_required
 from tally.web.forms import (
     ActionForm,
     CredentialsForm,
@@ -48,7 +49,7 @@ ROSTER_PREVIEW_ROWS = 5000
 
 
 def _meeting(meeting_id: str) -> Meeting:
-    return setup.get_meeting(meeting_id)
+    return meetings.get_meeting(meeting_id)
 
 
 def _counts(meeting_id: str) -> dict[str, Any]:
@@ -60,15 +61,15 @@ def _counts(meeting_id: str) -> dict[str, Any]:
         ).all()
     )
     votes = session.scalar(select(func.count()).select_from(Vote).where(Vote.meeting_id == meeting_id)) or 0
-    ceremony = setup.ceremony_status(meeting_id)
+    trustees = relay.ceremony_status(meeting_id)
     return {
         "roster": roster,
         "credentials": states.get("pending", 0) + states.get("registered", 0),
         "revoked": states.get("revoked", 0),
         "votes": votes,
-        "confirmed": sum(1 for t in ceremony if t["announced"] and t["confirmed"]),
-        "trustees": len(ceremony),
-        "complaints": sum(1 for t in ceremony if t["complaint"]),
+        "confirmed": sum(1 for t in trustees if t["announced"] and t["confirmed"]),
+        "trustees": len(trustees),
+        "complaints": sum(1 for t in trustees if t["complaint"]),
     }
 
 
@@ -86,7 +87,7 @@ def new_meeting():  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         names = [line.strip() for line in (form.trustees.data or "").splitlines() if line.strip()]
         try:
-            meeting = setup.create_meeting(
+            meeting = meetings.create_meeting(
                 (form.meeting_id.data or "").strip(), form.title.data or "", form.body.data or "",
                 form.members.data, form.quorum.data, names, form.threshold.data, actor=actor(),
             )
@@ -171,7 +172,7 @@ def roster_confirm(meeting_id: str):  # type: ignore[no-untyped-def]
     if hashlib.sha256(data).hexdigest() != form.digest.data:
         abort(400, description=_("The confirmed file differs from the previewed one; upload it again."))
     try:
-        deputies = setup.import_roster(meeting_id, data, form.filename.data or "roster.csv", actor=actor())
+        deputies = meetings.import_roster(meeting_id, data, form.filename.data or "roster.csv", actor=actor())
     except APIError as exc:
         db.session().rollback()
         flash(exc.message, "error")
@@ -216,7 +217,7 @@ def credentials(meeting_id: str):  # type: ignore[no-untyped-def]
                     error = _("This creds.json is not for meeting %(id)s.", id=meeting_id)
                 else:
                     try:
-                        count = setup.register_credentials(meeting_id, body.get("credentials"), actor=actor())
+                        count = meetings.register_credentials(meeting_id, body.get("credentials"), actor=actor())
                     except APIError as exc:
                         db.session().rollback()
                         error = exc.message
@@ -283,11 +284,11 @@ def new_vote(meeting_id: str, kind: str):  # type: ignore[no-untyped-def]
         context["problems"] = problems
         return render_template("staff/setup/vote_form.html", **context), 422
     try:
-        entry = setup.vote_from_template(kind, template_params(kind, form, entries))
+        entry = meetings.vote_from_template(kind, template_params(kind, form, entries))
         if "save" not in request.form:
             context["preview"] = entry
             return render_template("staff/setup/vote_form.html", **context)
-        vote = setup.define_vote(meeting_id, entry, actor=actor())
+        vote = meetings.define_vote(meeting_id, entry, actor=actor())
     except APIError as exc:
         db.session().rollback()
         context["error"] = exc
@@ -300,7 +301,7 @@ def new_vote(meeting_id: str, kind: str):  # type: ignore[no-untyped-def]
 
 
 def _ceremony(meeting: Meeting) -> dict[str, Any]:
-    status = setup.ceremony_status(meeting.id)
+    status = relay.ceremony_status(meeting.id)
     complete = bool(status) and all(t["announced"] and t["confirmed"] for t in status)
     return {"meeting_id": meeting.id, "state": meeting.state, "threshold": meeting.threshold,
             "trustees": status, "complete": complete}
@@ -328,7 +329,7 @@ def seal(meeting_id: str):  # type: ignore[no-untyped-def]
     if not wants_json() and not ActionForm().validate_on_submit():
         abort(400)
     try:
-        entry = setup.seal(meeting_id, actor=actor())
+        entry = meetings.seal(meeting_id, actor=actor())
     except APIError as exc:
         if wants_json():
             raise

@@ -1,4 +1,4 @@
-"""From the clerk's vote form to the parameters of :func:`tally.setup.vote_from_template`.
+"""From the clerk's vote form to the parameters of :func:`tally.services.meetings.vote_from_template`.
 
 The kinds with a list (nominees, projects, candidates, evaluated departments) take it as a
 textarea, one entry per line, fields separated by a comma (``,`` or ``，``) or a tab, so a list
@@ -16,7 +16,7 @@ evaluation     ``名称``                              ``{"id": "d1", "name"}``
 The last field takes the rest of the line, commas and all (descriptions are prose). A budget is
 whole yuan (``120000000``), or with ``万``/``亿`` (``1.2亿``, ``12000万``); thousands separators
 must be spaces or ``_`` since the comma separates fields. The template itself (``ballot.templates``
-via ``tally.setup``) builds and checks the §4.1 entry; this module only reads the lines.
+via ``tally.services.meetings``) builds and checks the §4.1 entry; this module only reads the lines.
 """
 
 from __future__ import annotations

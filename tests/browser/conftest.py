@@ -24,7 +24,8 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally import create_app, demo, pairing
+from tally import create_app, demo
+from tally.services import pairing
 from tally.store import cache, logstore
 
 CHROMIUM = os.environ.get("PIAOJUE_CHROMIUM", "/usr/bin/chromium")

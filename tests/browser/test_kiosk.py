@@ -21,7 +21,8 @@ from ballot.ballot import ballot_hash, display_tracker
 from ballot.hashing import canonical_json
 from keys.credentials import derive_seed, format_code, new_code
 from piaojue_tools import demo_data
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.store.models import Meeting
 
 from browser.conftest import MEETING, PHONE, PORTRAIT, LANDSCAPE, Tablet, wait_until

@@ -16,7 +16,8 @@ import json
 import pytest
 
 from piaojue_tools import demo_data
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 
 from browser.axe import assert_no_axe_violations
 from browser.conftest import LANDSCAPE, MEETING, PHONE, PORTRAIT, Tablet, wait_until

@@ -18,7 +18,7 @@ from browser.conftest import MEETING, SCREENS
 from keys.credentials import derive_private_key
 from tally import demo
 from tally.store import cache
-from tally.web import auth as web_auth
+from tally.web import logins as web_auth
 
 HD = {"width": 1920, "height": 1080}
 PASSWORD = "correct horse battery staple"

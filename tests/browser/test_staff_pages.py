@@ -18,9 +18,10 @@ from browser.axe import assert_no_axe_violations
 from browser.conftest import MEETING, SCREENS
 from browser.test_live_screens import PASSWORD, cast
 from piaojue_tools.simulate import plausible_choices
-from tally import demo, lifecycle, setup
+from tally import demo
+from tally.services import lifecycle, meetings
 from tally.store import cache
-from tally.web import auth as web_auth
+from tally.web import logins as web_auth
 
 DESK = {"width": 1280, "height": 800}
 HD = {"width": 1920, "height": 1080}
@@ -135,7 +136,7 @@ def session(server):
     with server.app.app_context():
         for role, display_name in (("clerk", "会务组"), ("presidium", "主席团"), ("auditor", "审计员")):
             web_auth.create_user(f"{role}1", role, PASSWORD, actor="test", display_name=display_name)
-        setup.create_meeting(SETUP_MEETING, "某县第十九届人民代表大会第五次会议", "某县人民代表大会", 120, "two_thirds",
+        meetings.create_meeting(SETUP_MEETING, "某县第十九届人民代表大会第五次会议", "某县人民代表大会", 120, "two_thirds",
                              ["赵一", "钱二", "孙三"], 2, actor="test")
     for person in server.people[:5]:
         server.check_in_by_api(person)

@@ -28,7 +28,7 @@ from ballot.audit import check_receipt, verify_record
 from ballot.record import read_record
 from bench.cluster import free_port
 from service.conftest import KEK, app, client, database_url, make_app, meeting  # noqa: F401 - fixtures
-from tally import lifecycle
+from tally.services import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]) if glob.glob("/usr/lib/postgresql/*/bin") else None

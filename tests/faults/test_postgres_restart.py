@@ -26,7 +26,8 @@ from ballot.hashing import parse_json
 from ballot.record import read_record
 from faults.conftest import Response, Tally, make_app, wait_until
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.store import cache
 
 MEETING = "pgr"

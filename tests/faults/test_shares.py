@@ -31,7 +31,8 @@ from keys.statefile import load_state
 from piaojue_tools.simulate import plausible_choices
 from service.conftest import staff_headers
 from service.test_web_support import csrf_token, staff_client, text
-from tally import demo, lifecycle, results
+from tally import demo
+from tally.services import lifecycle, results
 from tally.store import cache, db
 from tally.store.models import AuditEvent, Vote
 

@@ -111,10 +111,10 @@ def meeting(app):
 
 
 def staff_headers(app, role: str = "clerk", **kwargs: Any) -> dict[str, str]:
-    from tally import auth
+    from tally.api import tokens
 
     with app.app_context():
-        token = auth.create_token(f"test-{role}", role, **kwargs)
+        token = tokens.create_token(f"test-{role}", role, **kwargs)
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -37,7 +37,9 @@ from sqlalchemy import select, text
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from service.conftest import make_app
 from service.test_web_support import csrf_token, login, make_user
-from tally import auth, demo, lifecycle, pairing, setup
+from tally import demo
+from tally.api import tokens
+from tally.services import lifecycle, meetings, pairing
 from tally.store import cache, db
 from tally.live.broadcast import NAMESPACE, socketio
 from tally.store.models import AuditEvent, Base, Meeting
@@ -219,7 +221,7 @@ def build_world(app) -> World:
         lifecycle.open_vote("m1", "v1", actor="test")
         lifecycle.close_vote("m1", "v1", actor="test")
         demo.demo_tally("m1", "v1")
-        setup.create_meeting("m3", "另一次会议", "某市人大常委会", 5, "majority", ["甲", "乙"], 2, actor="test")
+        meetings.create_meeting("m3", "另一次会议", "某市人大常委会", 5, "majority", ["甲", "乙"], 2, actor="test")
         meeting_hash = cache.sealed_meeting("m1").hash
         code = pairing.create_codes("m1", [people[0].seat], actor="test")[0]["code"]
     from service.conftest import Deputy
@@ -229,13 +231,13 @@ def build_world(app) -> World:
     for role in STAFF:
         bound = {"meeting_id": "m1", "trustee_index": 1} if role == "trustee" else {}
         with app.app_context():
-            world.tokens[role] = auth.create_token(f"matrix-{role}", role, **bound)
+            world.tokens[role] = tokens.create_token(f"matrix-{role}", role, **bound)
         world.usernames[role] = f"matrix-{role}"
         make_user(app, world.usernames[role], role, **bound)
         world.pages[role] = app.test_client()
         assert login(world.pages[role], world.usernames[role]).status_code == 302
     with app.app_context():
-        world.tokens["trustee-elsewhere"] = auth.create_token("matrix-elsewhere", "trustee", meeting_id="m3",
+        world.tokens["trustee-elsewhere"] = tokens.create_token("matrix-elsewhere", "trustee", meeting_id="m3",
                                                               trustee_index=1)
     make_user(app, "matrix-elsewhere", "trustee", meeting_id="m3", trustee_index=1)
     world.pages["trustee-elsewhere"] = app.test_client()
@@ -709,7 +711,7 @@ def test_live_staff_events_by_role(app, meeting):
 def auth_token(app, role: str) -> str:
     bound = {"meeting_id": "m1", "trustee_index": 1} if role == "trustee" else {}
     with app.app_context():
-        return auth.create_token(f"live-{role}", role, **bound)
+        return tokens.create_token(f"live-{role}", role, **bound)
 
 
 # ------------------------------------------------------------------ the matrix in docs/security.md
@@ -760,7 +762,7 @@ def test_snapshot_sees_every_change(app):
     """The snapshot used above sees a change anywhere (a self-check of the no-state-change test)."""
     before = snapshot(app)
     with app.app_context():
-        setup.create_meeting("s1", "t", "b", 3, "majority", ["甲"], 1, actor="test")
+        meetings.create_meeting("s1", "t", "b", 3, "majority", ["甲"], 1, actor="test")
     after = snapshot(app)
     assert after["meetings"] != before["meetings"] and after["audit_events"] != before["audit_events"]
     assert {t for t in after if after[t] != before[t]} <= {"meetings", "trustees", "audit_events"}

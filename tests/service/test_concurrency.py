@@ -14,7 +14,8 @@ from werkzeug.serving import make_server
 from ballot.receipt import verify_receipt
 from keys.credentials import derive_private_key
 from service.conftest import Deputy, DemoMeeting
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.store import cache
 
 DEPUTIES = 50

@@ -27,7 +27,8 @@ from keys.credentials import derive_private_key, format_code, public_key_hex, si
 from keys.statefile import load_state
 from service.conftest import make_app
 from service.test_web_support import PASSWORD
-from tally import auth, create_app, demo
+from tally import create_app, demo
+from tally.api import tokens
 from tally.store import cache, db, logkeys
 from tally.store.models import Meeting, Vote
 
@@ -124,17 +125,17 @@ def _http_session(app, people) -> Session:
     from service.test_web_support import login, make_user
 
     session = Session()
-    tokens = {}
+    staff_tokens = {}
     for role in ("clerk", "presidium", "trustee", "auditor"):
         bound = {"meeting_id": "live", "trustee_index": 2} if role == "trustee" else {}
         with app.app_context():
-            tokens[role] = auth.create_token(f"secret-{role}", role, **bound)
+            staff_tokens[role] = tokens.create_token(f"secret-{role}", role, **bound)
         make_user(app, f"secret-{role}", role, **bound)
         page = app.test_client()
         assert login(page, f"secret-{role}").status_code == 302
         session.viewers[f"{role} (page)"] = (page, {})
-        session.viewers[f"{role} (token)"] = (app.test_client(), {"Authorization": f"Bearer {tokens[role]}"})
-    session.secrets += list(tokens.values())
+        session.viewers[f"{role} (token)"] = (app.test_client(), {"Authorization": f"Bearer {staff_tokens[role]}"})
+    session.secrets += list(staff_tokens.values())
     clerk_page = session.viewers["clerk (page)"][0]
     codes_page = clerk_page.post("/staff/meetings/live/setup/pairings", data={
         "csrf_token": _csrf(clerk_page), "seats": " ".join(p.seat for p in people)}).get_data(as_text=True)
@@ -145,7 +146,7 @@ def _http_session(app, people) -> Session:
         meeting_hash = cache.sealed_meeting("live").hash
         public_key = cache.sealed_meeting("live").public_key
         definition = cache.vote_definition("live", "v1")
-    presidium = {"Authorization": f"Bearer {tokens['presidium']}"}
+    presidium = {"Authorization": f"Bearer {staff_tokens['presidium']}"}
     tablets = []
     for person, code in zip(people, pairing_codes):
         tablet = app.test_client()

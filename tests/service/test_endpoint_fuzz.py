@@ -304,7 +304,8 @@ def test_openapi_created_responses(app, client, meeting):
 
     from keys.decrypt import partial_decrypt
     from keys.statefile import load_state
-    from tally import demo, lifecycle, results
+    from tally import demo
+    from tally.services import lifecycle, results
     from tally.store import cache, db
     from tally.store.models import Vote
 

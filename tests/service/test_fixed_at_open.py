@@ -129,19 +129,19 @@ def test_a_replacement_of_a_card_that_never_checked_in_must_check_in(app, client
 
 def _meeting_with_room(app, members: int, deputies: int) -> DemoMeeting:
     """A sealed demo-trustee meeting with ``members`` members and credentials for ``deputies``."""
-    from tally import setup
+    from tally.services import meetings
 
     with app.app_context():
-        setup.create_meeting("m1", "room", "body", members, "majority", demo.TRUSTEE_NAMES, 3, actor="test",
+        meetings.create_meeting("m1", "room", "body", members, "majority", demo.TRUSTEE_NAMES, 3, actor="test",
                              is_demo=True)
         codes = [new_code() for _ in range(deputies)]
-        setup.register_credentials("m1", [public_key_hex(derive_private_key(c, "m1")) for c in codes], actor="test")
+        meetings.register_credentials("m1", [public_key_hex(derive_private_key(c, "m1")) for c in codes], actor="test")
         demo._demo_ceremony("m1")
         from piaojue_tools.simulate import agenda
 
         for entry in agenda():
-            setup.define_vote("m1", entry, actor="test")
-        setup.seal("m1", actor="test")
+            meetings.define_vote("m1", entry, actor="test")
+        meetings.seal("m1", actor="test")
         parsed = cache.sealed_meeting("m1")
     people = [Deputy(f"S{i}", c, derive_private_key(c, "m1")) for i, c in enumerate(codes)]
     return DemoMeeting("m1", people, parsed.hash, parsed.public_key)

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime, timedelta, timezone
 
 from service.conftest import log_size, staff_headers
-from tally import lifecycle, timers
+from tally.services import lifecycle, timers
 from tally.live.broadcast import NAMESPACE, socketio
 
 

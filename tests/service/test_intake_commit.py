@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from ballot.receipt import verify_receipt
 from service.conftest import log_size, make_app
-from tally import intake, lifecycle
+from tally.services import intake, lifecycle
 from tally.store import db
 
 SQLITE_GUARD = [

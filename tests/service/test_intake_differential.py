@@ -47,7 +47,8 @@ from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.record import Record, read_record
 from keys.credentials import public_key_hex, sign_checkin
 from service.conftest import make_app, postgres_schema, staff_headers
-from tally import demo, setup
+from tally import demo
+from tally.services import meetings
 from tally.store import cache
 
 EXAMPLES = int(os.environ.get("PIAOJUE_DIFF_EXAMPLES", "20"))
@@ -105,12 +106,12 @@ def world(request, tmp_path_factory):
         app = make_app(url, str(tmp / "instance"))
         codes = [new_code() for _ in range(DEPUTIES)]
         with app.app_context():
-            setup.create_meeting("m1", "差分", "body", MEMBERS, "majority", demo.TRUSTEE_NAMES, 3, actor="test",
+            meetings.create_meeting("m1", "差分", "body", MEMBERS, "majority", demo.TRUSTEE_NAMES, 3, actor="test",
                                  is_demo=True)
-            setup.register_credentials("m1", [public_key_hex(derive_private_key(c, "m1")) for c in codes],
+            meetings.register_credentials("m1", [public_key_hex(derive_private_key(c, "m1")) for c in codes],
                                        actor="test")
             demo._demo_ceremony("m1")
-            setup.seal("m1", actor="test")
+            meetings.seal("m1", actor="test")
             parsed = cache.sealed_meeting("m1")
             row = db.session().get(Meeting, "m1")
             log_key = open_log_key("m1", row.log_private_key_sealed)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from service.conftest import staff_headers
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.live.broadcast import NAMESPACE, socketio
 
 

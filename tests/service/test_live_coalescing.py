@@ -10,7 +10,7 @@ import time
 import pytest
 
 from service.conftest import make_app, staff_headers
-from tally import lifecycle
+from tally.services import lifecycle
 from tally.live.broadcast import meeting_room, NAMESPACE, socketio, staff_room
 from tally.live.turnout import TurnoutGate
 

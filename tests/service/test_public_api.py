@@ -23,14 +23,14 @@ BALLOTS = "/api/meetings/m1/votes/{}/ballots"
 
 
 def _open(app, vote_id: str) -> None:
-    from tally import lifecycle
+    from tally.services import lifecycle
 
     with app.app_context():
         lifecycle.open_vote("m1", vote_id, actor="test")
 
 
 def _close(app, vote_id: str) -> None:
-    from tally import lifecycle
+    from tally.services import lifecycle
 
     with app.app_context():
         lifecycle.close_vote("m1", vote_id, actor="test")
@@ -161,9 +161,9 @@ def test_every_ballot_rejection_code(app, client, meeting):
     # Revocation: a replaced card's old credential is refused.
     replacement = Ed25519PrivateKey.generate()
     with app.app_context():
-        from tally import setup
+        from tally.services import meetings
 
-        setup.replace_credential("m1", early[1].credential, public_key_hex(replacement), actor="test")
+        meetings.replace_credential("m1", early[1].credential, public_key_hex(replacement), actor="test")
     revoked = meeting.ballot(app, "v1", early[1], {"motion": ["yes"]})
     _reject(client, BALLOTS.format("v1"), revoked.entry, 403, "revoked_credential")
     with app.app_context():

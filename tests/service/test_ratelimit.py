@@ -316,14 +316,14 @@ def test_gevent_and_gthread_instances_share_the_limits(database_url, tmp_path):
 
 def _pairing_used(app, code: str) -> bool:
     from tally.store.models import Pairing
-    from tally.pairing import _digest
+    from tally.services.pairing import _digest
 
     with app.app_context():
         return db.session().scalar(select(Pairing.used_at).where(Pairing.code_hash == _digest(code))) is not None
 
 
 def _pairing_codes(app, seats) -> list[str]:
-    from tally import pairing
+    from tally.services import pairing
 
     with app.app_context():
         return [c["code"] for c in pairing.create_codes("m1", list(seats), actor="test")]
@@ -371,7 +371,7 @@ def test_pairing_defaults_fit_a_hall_behind_one_address():
 def test_pairing_codes_and_their_audit_event_are_one_transaction(app, client, meeting, monkeypatch):
     """Codes are stored together with the audit event recording who made them: if the event cannot
     be written, no code exists (the codes used to be committed first)."""
-    from tally import pairing
+    from tally.services import pairing
     from tally.store.models import Pairing
 
     def broken(*_args, **_kwargs):

@@ -137,7 +137,8 @@ def test_vote_lifecycle_via_api(app, client, meeting):
 def test_invalid_share_is_rejected_and_others_combine(app, client, meeting):
     from keys.decrypt import partial_decrypt
     from keys.statefile import load_state
-    from tally import demo, lifecycle, results
+    from tally import demo
+    from tally.services import lifecycle, results
     from tally.store import cache
     from tally.store.models import Vote
 

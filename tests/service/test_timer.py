@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-from tally import lifecycle, timers
+from tally.services import lifecycle, timers
 
 
 def test_expired_votes_close_once(app, client, meeting):

@@ -72,7 +72,7 @@ def _spoil_body(ballot) -> dict:
 
 def _share(app, vote_id: str, index: int) -> dict:
     """Demo trustee ``index``'s §8 share entry for the closed vote."""
-    from tally import results
+    from tally.services import results
     from tally.store import db
     from tally.store.models import Vote
 
@@ -308,7 +308,7 @@ def test_times_are_exact_and_a_close_is_never_before_its_open(app, client, meeti
     Tree heads likewise: ``sths.jsonl`` in non-decreasing timestamp order."""
     import re
 
-    from tally import lifecycle
+    from tally.services import lifecycle
     from tally.store import logstore
 
     clerk = staff_headers(app)
@@ -336,7 +336,7 @@ def test_times_are_exact_and_a_close_is_never_before_its_open(app, client, meeti
 
 
 def test_log_time_is_utc_with_z(monkeypatch):
-    from tally import lifecycle
+    from tally.services import lifecycle
 
     moment = datetime(2027, 3, 5, 17, 4, 5, 123456, tzinfo=timezone(timedelta(hours=8)))
     monkeypatch.setattr(lifecycle, "_clock", lambda: moment)
@@ -374,12 +374,12 @@ def test_credentials_of_order_2l_are_refused(app, client, meeting):
 def test_a_log_key_of_order_2l_cannot_be_sealed(app, client):
     """§8.1 "Credentials": the meeting's ``log_key`` has prime order too. A store whose log key
     was damaged into a point of order 2ℓ refuses to seal (nothing is logged)."""
-    from tally import setup
+    from tally.services import meetings
     from tally.store import db
     from tally.store.models import Meeting
 
     with app.app_context():
-        setup.create_meeting("m1", "t", "b", 4, "majority", demo.TRUSTEE_NAMES, 3, actor="test", is_demo=True)
+        meetings.create_meeting("m1", "t", "b", 4, "majority", demo.TRUSTEE_NAMES, 3, actor="test", is_demo=True)
         row = db.session().get(Meeting, "m1")
         row.log_public_key = bytes.fromhex(_order_2l(row.log_public_key.hex()))
         db.session().commit()

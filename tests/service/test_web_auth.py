@@ -20,10 +20,11 @@ from service.test_web_support import (
     staff_client,
     text,
 )
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.store import db
 from tally.store.models import AuditEvent, LoginThrottle, StaffUser
-from tally.web.auth import utcnow
+from tally.web.logins import utcnow
 
 
 def _events(app, action_prefix: str = "staff.") -> list[SimpleNamespace]:

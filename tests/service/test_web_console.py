@@ -113,10 +113,10 @@ def test_big_screen_is_public(app, client, meeting):
 
 
 def test_console_page_for_unsealed_meeting(app):
-    from tally import setup
+    from tally.services import meetings
 
     with app.app_context():
-        setup.create_meeting("m9", "筹备中", "测试", 3, "majority", ["甲", "乙", "丙"], 2, actor="test")
+        meetings.create_meeting("m9", "筹备中", "测试", 3, "majority", ["甲", "乙", "丙"], 2, actor="test")
     user = staff_client(app, "presidium")
     assert user.get("/staff/meetings/m9/console").status_code == 409
     assert user.get("/staff/meetings/m9/console/state", headers={"Accept": "application/json"}).status_code == 409

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from piaojue_tools.simulate import plausible_choices
 from service.test_web_support import post_form, staff_client, text
-from tally import demo, lifecycle
+from tally import demo
+from tally.services import lifecycle
 from tally.store import cache, db
 from tally.store.models import AuditEvent
 

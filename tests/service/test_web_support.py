@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tally.web import auth as web_auth
+from tally.web import logins as web_auth
 
 PASSWORD = "correct horse battery staple"
 FAST_ARGON2 = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}

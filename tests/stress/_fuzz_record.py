@@ -57,7 +57,8 @@ def service_record(folder: Path) -> bytes:
     ballot; a resolution r1 with recasts, closed; a card replaced (a revocation); other votes pending."""
     from ballot.encrypt import encrypt_ballot
     from keys.credentials import derive_private_key, public_key_hex, sign_checkin
-    from tally import demo, lifecycle, setup
+    from tally import demo
+    from tally.services import lifecycle, meetings
     from tally.store import cache
     from tests.service.conftest import make_app
 
@@ -66,7 +67,7 @@ def service_record(folder: Path) -> bytes:
     try:
         with app.app_context():
             people = demo.create_demo("m1", 5)
-            setup.define_vote("m1", templates.resolution("r1", "可重投的表决", recast=True), actor="fuzz")
+            meetings.define_vote("m1", templates.resolution("r1", "可重投的表决", recast=True), actor="fuzz")
             meeting = cache.sealed_meeting("m1")
         keys = [derive_private_key(p.code, "m1") for p in people]
         for person, key in zip(people, keys):
@@ -78,7 +79,7 @@ def service_record(folder: Path) -> bytes:
             assert client.post("/api/meetings/m1/checkin", json=body).status_code == 200
         replacement = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
         with app.app_context():
-            setup.replace_credential("m1", public_key_hex(keys[4]), public_key_hex(replacement), actor="fuzz")
+            meetings.replace_credential("m1", public_key_hex(keys[4]), public_key_hex(replacement), actor="fuzz")
         keys[4] = replacement
 
         def cast(vote_id: str, key: Ed25519PrivateKey, choice: str, spoil: bool = False) -> None:

@@ -50,7 +50,8 @@ from ballot.vote import VoteDefinition
 from keys.credentials import derive_private_key, public_key_hex, sign_checkin
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
-from tally import demo, lifecycle, results, setup
+from tally import demo
+from tally.services import lifecycle, meetings, results
 from tally.store import cache, db
 from tally.store.models import Vote
 from tests.service.conftest import make_app, postgres_schema
@@ -296,8 +297,8 @@ def build_world(store: str, url: str, folder: Path) -> World:
     world.m2 = m2 = _meeting_view(app, "m2", 4)
     with app.app_context():
         v3 = cache.vote_definition("m1", "v3").entry
-        setup.define_vote("m1", {**copy.deepcopy(v3), "vote_id": V6}, actor="fuzz")
-        setup.define_vote("m1", _v7_entry(), actor="fuzz")
+        meetings.define_vote("m1", {**copy.deepcopy(v3), "vote_id": V6}, actor="fuzz")
+        meetings.define_vote("m1", _v7_entry(), actor="fuzz")
     d = m1.deputies
 
     def checkin(meeting: MeetingView, deputy: Deputy) -> None:
@@ -334,7 +335,7 @@ def build_world(store: str, url: str, folder: Path) -> World:
     staff(lifecycle.close_vote, "m1", "v2")
     checkin(m1, d[6])
     checkin(m1, d[9])
-    staff(setup.replace_credential, "m1", d[9].credential, public_key_hex(_key("replacement d9")))
+    staff(meetings.replace_credential, "m1", d[9].credential, public_key_hex(_key("replacement d9")))
     staff(lifecycle.open_vote, "m1", "v3")
     cast(m1, "v3", d[0], {"projects": ["p01", "p02", "p03"]}, "m1/v3/d0")
     cast(m1, "v3", d[1], {"projects": []}, "m1/v3/d1")

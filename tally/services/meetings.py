@@ -1,4 +1,5 @@
-"""Setting a meeting up: creation, roster, credentials, votes, the key-ceremony relay, sealing.
+"""Setting a meeting up: creation, roster, credentials, votes, sealing (the key-ceremony relay
+that comes before sealing is :mod:`tally.services.ceremony`).
 
 Every function here is called by both the clerk's CLI and the staff JSON API, raises
 :class:`~tally.errors.APIError` for anything the caller got wrong, and commits its own work.
@@ -15,7 +16,6 @@ from sqlalchemy import func, select
 
 from ballot import templates
 from ballot.errors import PiaojueError, VoteDefinitionError
-from ballot.hashing import canonical_json
 from ballot.meeting import QUORUMS, meeting_hash, parse_meeting, verify_meeting
 from ballot.vote import IDENTIFIER, parse_vote
 from keys.ceremony import meeting_trustees
@@ -26,7 +26,7 @@ from tally.store import db, logstore
 from tally.store.audit_trail import record_event
 from tally.errors import APIError, conflict, not_found
 from tally.store.logkeys import new_log_key
-from tally.store.models import CeremonyMessage, Credential, Deputy, Meeting, Trustee, Vote
+from tally.store.models import Credential, Deputy, Meeting, Trustee, Vote
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 MAX_TRUSTEES = 16
@@ -39,7 +39,7 @@ def get_meeting(meeting_id: str) -> Meeting:
     return meeting
 
 
-def _require_setup(meeting: Meeting) -> None:
+def require_setup(meeting: Meeting) -> None:
     if meeting.state != "setup":
         raise conflict("sealed", f"meeting {meeting.id} is sealed; its setup can no longer change")
 
@@ -98,7 +98,7 @@ def create_meeting(
 def import_roster(meeting_id: str, data: bytes, filename: str, *, actor: str) -> list[Deputy]:
     """Replace the meeting's roster with the rows of a CSV or XLSX file (keys.roster)."""
     meeting = get_meeting(meeting_id)
-    _require_setup(meeting)
+    require_setup(meeting)
     try:
         entries = parse_roster_bytes(data, filename=filename)
     except RosterError as exc:
@@ -280,111 +280,6 @@ def define_vote(meeting_id: str, entry: Any, *, actor: str) -> Vote:
     return vote
 
 
-# ------------------------------------------------------------------ key-ceremony relay (§6.1)
-
-
-def _trustee(meeting_id: str, index: Any) -> Trustee:
-    if not isinstance(index, int) or isinstance(index, bool):
-        raise APIError("malformed", "trustee index must be an integer")
-    trustee = db.session().get(Trustee, (meeting_id, index))
-    if trustee is None:
-        raise not_found(f"trustee {index} of meeting {meeting_id!r}")
-    return trustee
-
-
-def post_announcement(meeting_id: str, index: int, announcement: Any, *, actor: str) -> None:
-    meeting = get_meeting(meeting_id)
-    _require_setup(meeting)
-    trustee = _trustee(meeting_id, index)
-    if not isinstance(announcement, dict) or announcement.get("index") != index:
-        raise APIError("malformed", "the announcement must be an object for this trustee's index")
-    if trustee.announcement is not None and trustee.announcement != announcement:
-        raise conflict("exists", f"trustee {index} has already announced different commitments")
-    try:
-        canonical_json(announcement)
-    except PiaojueError as exc:
-        raise APIError("malformed", str(exc)) from None
-    trustee.announcement = announcement
-    record_event(actor, "ceremony.announce", meeting_id, {"trustee": index})
-    db.session().commit()
-
-
-def announcements(meeting_id: str) -> list[dict[str, Any]]:
-    get_meeting(meeting_id)
-    rows = db.session().scalars(select(Trustee).where(Trustee.meeting_id == meeting_id).order_by(Trustee.index))
-    return [t.announcement for t in rows if t.announcement is not None]
-
-
-def post_messages(meeting_id: str, sender: int, messages: Any, *, actor: str) -> int:
-    meeting = get_meeting(meeting_id)
-    _require_setup(meeting)
-    _trustee(meeting_id, sender)
-    if not isinstance(messages, list):
-        raise APIError("malformed", "messages must be a list")
-    session = db.session()
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("from") != sender or not isinstance(message.get("to"), int):
-            raise APIError("malformed", f"messages[{i}] must be from trustee {sender} to a trustee index")
-        _trustee(meeting_id, message["to"])
-        existing = session.scalar(
-            select(CeremonyMessage).where(
-                CeremonyMessage.meeting_id == meeting_id,
-                CeremonyMessage.sender == sender,
-                CeremonyMessage.recipient == message["to"],
-            )
-        )
-        if existing is None:
-            session.add(CeremonyMessage(meeting_id=meeting_id, sender=sender, recipient=message["to"], message=message))
-        elif existing.message != message:
-            raise conflict("exists", f"trustee {sender} already sent a different share to {message['to']}")
-    record_event(actor, "ceremony.deal", meeting_id, {"trustee": sender, "messages": len(messages)})
-    session.commit()
-    return len(messages)
-
-
-def messages_for(meeting_id: str, recipient: int) -> list[dict[str, Any]]:
-    get_meeting(meeting_id)
-    _trustee(meeting_id, recipient)
-    rows = db.session().scalars(
-        select(CeremonyMessage)
-        .where(CeremonyMessage.meeting_id == meeting_id, CeremonyMessage.recipient == recipient)
-        .order_by(CeremonyMessage.sender)
-    )
-    return [row.message for row in rows]
-
-
-def confirm_trustee(meeting_id: str, index: int, ok: bool, complaint: str | None, *, actor: str) -> None:
-    """A trustee reports the Feldman result of ``receive``: ok, or a complaint naming whose share failed."""
-    meeting = get_meeting(meeting_id)
-    _require_setup(meeting)
-    trustee = _trustee(meeting_id, index)
-    trustee.confirmed = bool(ok)
-    trustee.complaint = None if ok else str(complaint or "share check failed")[:2000]
-    record_event(actor, "ceremony.confirm", meeting_id, {"trustee": index, "ok": bool(ok)})
-    db.session().commit()
-
-
-def ceremony_status(meeting_id: str) -> list[dict[str, Any]]:
-    get_meeting(meeting_id)
-    rows = db.session().scalars(select(Trustee).where(Trustee.meeting_id == meeting_id).order_by(Trustee.index))
-    session = db.session()
-    return [
-        {
-            "index": t.index,
-            "name": t.name,
-            "announced": t.announcement is not None,
-            "dealt": session.scalar(
-                select(func.count()).select_from(CeremonyMessage).where(
-                    CeremonyMessage.meeting_id == meeting_id, CeremonyMessage.sender == t.index
-                )
-            ),
-            "confirmed": t.confirmed,
-            "complaint": t.complaint,
-        }
-        for t in rows
-    ]
-
-
 def meeting_entry_for(meeting: Meeting, trustees: list[Trustee]) -> dict[str, Any]:
     announced = [t.announcement for t in trustees]
     try:
@@ -412,7 +307,7 @@ def seal(meeting_id: str, *, actor: str) -> dict[str, Any]:
     """Start the log: the §6.3 meeting entry, the credentials registered so far, the agenda."""
     with logstore.writing(meeting_id) as log:
         meeting = log.meeting
-        _require_setup(meeting)
+        require_setup(meeting)
         session = log.session
         trustees = list(session.scalars(select(Trustee).where(Trustee.meeting_id == meeting_id).order_by(Trustee.index)))
         missing = [t.index for t in trustees if t.announcement is None or not t.confirmed]

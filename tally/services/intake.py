@@ -10,7 +10,7 @@
 4. the vote is open;
 5. §5: a second ballot from a credential is ``already_voted`` unless the vote allows recasts,
    in which case the earlier one stops counting and is subtracted from the aggregate;
-6. append the ballot entry; 7. update the running aggregate (:mod:`tally.aggregate`); 8. commit
+6. append the ballot entry; 7. update the running aggregate (:mod:`tally.services.aggregate`); 8. commit
    (with a signed tree head); 9. the receipt, with an inclusion proof against that tree head.
 
 A rejected ballot raises :class:`~tally.errors.APIError` with the SPEC §11 code and appends
@@ -31,14 +31,14 @@ from ballot.errors import BallotError, EncodingError
 from ballot.hashing import canonical_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally import aggregate
+from tally.services import aggregate
 from tally.live import broadcast
 from tally.ops import offload
 from tally.store import cache, db, logstore
 from tally.store.batching import GroupCommit, Item
 from tally.errors import APIError
 from tally.store.models import CastBallot, Credential, LogEntry, SpoiledBallot, TreeHead, Vote
-from tally.receipts import original_receipt
+from tally.services.receipts import original_receipt
 
 STATUS = {
     "malformed": 400,
@@ -143,7 +143,7 @@ class _Batch:
     credentials: dict[str, Credential]
     counting: dict[tuple[str, str], CastBallot]  # (vote, credential) → the ballot that counts (§5)
     votes: dict[str, Vote | None]
-    sums: dict[str, list[Ciphertext]]  # vote → its running aggregate (tally.aggregate)
+    sums: dict[str, list[Ciphertext]]  # vote → its running aggregate (tally.services.aggregate)
     appended: list[_Appended] = field(default_factory=list)
     appended_ciphertexts: dict[int, tuple[Ciphertext, ...]] = field(default_factory=dict)  # by leaf index
     touched: dict[str, Vote] = field(default_factory=dict)  # votes with a ballot appended

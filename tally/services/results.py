@@ -1,7 +1,7 @@
 """From a closed vote to its published result (SPEC §6.2, §8, §9).
 
 The service has kept each vote's aggregate ``(A, B)`` per option up to date with every counted
-ballot (:mod:`tally.aggregate`), so closing costs nothing. Trustees fetch the aggregates, post
+ballot (:mod:`tally.services.aggregate`), so closing costs nothing. Trustees fetch the aggregates, post
 ``share`` entries (each verified against the trustee's ``K_l`` before it is logged), and once
 ``threshold`` valid shares are in, the result is combined, its §9 outcome computed, and the
 ``result`` entry logged.
@@ -18,7 +18,7 @@ from ballot.errors import PiaojueError, ProofError
 from ballot.hashing import parse_json
 from ballot.results import result_entry
 from keys.decrypt import combine_shares, verify_share_entry
-from tally import aggregate
+from tally.services import aggregate
 from tally.live import broadcast
 from tally.store import cache, db, logstore
 from tally.store.audit_trail import record_event
@@ -36,7 +36,7 @@ def _vote(meeting_id: str, vote_id: str) -> Vote:
 
 
 def vote_aggregates(vote: Vote) -> list[Aggregate]:
-    """The vote's running aggregate (:mod:`tally.aggregate`) as ``(contest, option, (A, B))``."""
+    """The vote's running aggregate (:mod:`tally.services.aggregate`) as ``(contest, option, (A, B))``."""
     refs = cache.vote_definition(vote.meeting_id, vote.vote_id).option_refs()
     return [(c, o, ct) for (c, o), ct in zip(refs, aggregate.read(vote, len(refs)))]
 

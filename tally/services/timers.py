@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from flask import Flask
 from sqlalchemy import select
 
-from tally import lifecycle
+from tally.services import lifecycle
 from tally.store import db
 from tally.errors import APIError
 from tally.store.models import Vote

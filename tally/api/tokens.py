@@ -18,9 +18,7 @@ from sqlalchemy import select
 
 from tally.store import db
 from tally.errors import APIError
-from tally.store.models import StaffToken
-
-ROLES = ("clerk", "presidium", "trustee", "auditor")
+from tally.store.models import ROLES, StaffToken
 
 
 def create_token(name: str, role: str, *, meeting_id: str | None = None, trustee_index: int | None = None) -> str:

@@ -43,8 +43,7 @@ from sqlalchemy.orm import Session
 from tally.ops import ratelimit
 from tally.store import db
 from tally.store.audit_trail import record_event
-from tally.auth import ROLES
-from tally.store.models import LoginThrottle, StaffUser, Trustee
+from tally.store.models import ROLES, LoginThrottle, StaffUser, Trustee
 
 MIN_PASSWORD_LENGTH = 10
 USERNAME = re.compile(r"[\w.@-]{1,64}")

@@ -3,8 +3,8 @@
 ``Vote.aggregate`` holds, per option reference in vote order, the sum ``(A, B)`` of that option's
 ciphertexts over the ballots that count, as ``[[A hex, B hex], …]`` (``None`` before the first
 ballot: every sum is then ``(identity, identity)``). Intake adds a ballot when it is logged and
-subtracts the credential's earlier ballot on a recast (:mod:`tally.intake`); closing a vote then
-costs nothing, and the trustees decrypt these sums (:mod:`tally.results`). A verifier recomputes
+subtracts the credential's earlier ballot on a recast (:mod:`tally.services.intake`); closing a vote then
+costs nothing, and the trustees decrypt these sums (:mod:`tally.services.results`). A verifier recomputes
 them from the log (§8.1, V33).
 
 The service trusts what it stored or logged itself (already verified), so nothing here decodes

@@ -1,0 +1,1 @@
+"""The workflows, one module each, shared by the CLI, the staff API and the pages: meeting setup, the ceremony relay, pairing, check-in, a vote's life, intake, receipts, results, the record export."""
