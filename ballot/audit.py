@@ -29,7 +29,18 @@ named in the report with how many items it checked and its first failure (with t
 ``outcomes``              the outcome is what §9 computes from the counts, compared whole as canonical JSON
 ``receipt``               (only with a receipt) its STH, tracker and inclusion (§8)
 ``witnesses``             (only when the log holds a ``witness`` entry) V52 of docs/protocol.md §13
+``mixing``                (only with a statutory election with write-ins, or a ``shuffle`` or
+                          ``name_share`` entry) V45–V47 of docs/protocol.md §12.9: each shuffle of the
+                          names verified in chain from the counted ballots' rows, its owner's
+                          signature, and the trustees' name shares after ``threshold`` shuffles
+``writeins``              (with ``mixing``) V48–V50: the result's ``writeins`` bounded before any
+                          decryption work, then recomputed from the names its trustees decrypt
 ========================  =====================================================================
+
+Statutory elections (docs/protocol.md §12) add V41–V44 to ``votes``, ``ballots`` and ``spoiled``
+(signed constraint members, the ``election`` object and its follow-up rule, write-in slots and
+their proofs, name openings) and V51 to ``outcomes`` (listed candidates and write-ins ranked
+together).
 
 Counts are bounded before any decryption work (§8.1 V35–V36): for a whole record by one pass
 over every result before the replay (:meth:`Auditor.bound_counts`); when fed incrementally,
@@ -62,8 +73,19 @@ from ballot.errors import (
     RuleError,
     ThresholdError,
     VoteDefinitionError,
+    wrong_fields,
 )
 from ballot.clock import parse_log_time
+from ballot.election import (
+    Election,
+    check_follow_up,
+    check_writeins_bounds,
+    count_writeins,
+    decode_row,
+    election_outcome,
+    mix_rows,
+    parse_election,
+)
 from ballot.group import Point, ed25519_key_has_prime_order
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, parse_sth, verify_consistency, verify_sth
@@ -74,15 +96,26 @@ from ballot.log import SignedTreeHead
 from ballot.receipt import verify_receipt
 from ballot.record import Record
 from ballot.rules import compute_outcome
+from ballot.shuffle import Row, parse_proof, parse_rows, verify_shuffle
 from ballot.spoiled import verify_spoiled
 from ballot.threshold import combine_partials
 from ballot.vote import OptionRef, VoteDefinition, parse_vote
 from ballot.witness import Witness, parse_witness_entry
+from ballot.writein import verify_name_share
 
 KNOWN_TYPES = {
     "meeting", "credentials", "vote", "open", "ballot", "spoiled", "close", "share", "result", "witness",
+    "shuffle", "name_share",
 }
 WITNESS_CHECK = ("witnesses", "witness keys registered in the log (§13)")
+WRITEIN_CHECKS = [
+    ("mixing", "shuffles of the write-in names and name shares (§12.5–§12.6)"),
+    ("writeins", "write-in counts follow from the decrypted names (§12.7)"),
+]
+"""Checks that join the report with the first statutory election with write-ins, ``shuffle`` or
+``name_share`` entry (docs/protocol.md §12.9), so that other records' reports are unchanged."""
+SHUFFLE_KEYS = frozenset({"type", "vote_id", "trustee", "output", "proof", "signature"})
+NAME_SHARE_KEYS = frozenset({"type", "vote_id", "trustee", "shares"})
 _UNPARSED: Any = object()
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -192,6 +225,22 @@ class _VoteState:
     aggregates: list[Ciphertext] | None = None
     shares: dict[int, dict[OptionRef, Point]] = field(default_factory=dict)
     result_at: int | None = None
+    election: Election | None = None
+    """The checked ``election`` object of a statutory election (§12.2)."""
+    outcome: Any = None
+    """The published outcome, once the result stands (for a follow-up's check, §12.8)."""
+    followed: bool = False
+    mix: tuple[Row, ...] | None = None
+    """The output of the last verified shuffle: the next shuffle's input (§12.5 rule 3)."""
+    shufflers: list[int] = field(default_factory=list)
+    name_shares: dict[int, list[list[Point]]] = field(default_factory=dict)
+
+    def mix_input(self) -> tuple[Row, ...]:
+        """The input of the vote's next shuffle: the rows of the counted ballots (§12.5 rule 1)
+        before any shuffle, then the last shuffle's output."""
+        if self.mix is not None:
+            return self.mix
+        return tuple(mix_rows([ballot.names for ballot in self.counted.values()]))
 
     @property
     def state(self) -> str:
@@ -238,6 +287,8 @@ class Auditor:
             "share": self._share,
             "result": self._result,
             "witness": self._witness,
+            "shuffle": self._shuffle,
+            "name_share": self._name_share,
         }
 
     # ------------------------------------------------------------ feeding
@@ -448,7 +499,37 @@ class Auditor:
         if definition.vote_id in self.votes:
             check.fail(index, f"vote {definition.vote_id!r} is defined twice")
             return
-        self.votes[definition.vote_id] = _VoteState(definition, index, definition.option_refs())
+        election = None
+        if "election" in entry:  # V42: §12.2 rules 1–5, and §12.8 at this index
+            try:
+                election = parse_election(definition)
+                if election.follows is not None:
+                    earlier = self.votes.get(election.follows[0])
+                    check_follow_up(
+                        election,
+                        earlier.election if earlier is not None else None,
+                        earlier.outcome if earlier is not None else None,
+                        followed_before=earlier is not None and earlier.followed,
+                    )
+                    assert earlier is not None
+                    earlier.followed = True
+            except VoteDefinitionError as exc:
+                check.fail(index, str(exc))
+                return
+            if election.writein is not None:
+                self._writein_checks()
+        self.votes[definition.vote_id] = _VoteState(definition, index, definition.option_refs(), election=election)
+
+    def _writein_checks(self) -> None:
+        for name, text in WRITEIN_CHECKS:
+            if name not in self.checks:
+                self.checks[name] = CheckResult(name, text)
+
+    def mix_state(self, vote_id: str) -> tuple[tuple[Row, ...], list[int], dict[int, list[list[Point]]]]:
+        """For a trustee's tools: the next shuffle's input rows, the trustees who have shuffled
+        (in log order) and the verified name shares of a statutory election fed so far."""
+        vote = self.votes[vote_id]
+        return vote.mix_input(), list(vote.shufflers), dict(vote.name_shares)
 
     def _witness(self, index: int, entry: dict[str, Any]) -> None:
         """V52 (docs/protocol.md §13 rule 2): a witness key registered in the log. The check
@@ -653,6 +734,10 @@ class Auditor:
         if vote is None or self.meeting is None:
             return
         expected_keys = {"type", "vote_id", "counted", "trustees", "tallies", "outcome"}
+        election = vote.election
+        with_writeins = election is not None and election.writein is not None
+        if with_writeins:
+            expected_keys.add("writeins")  # §12.7 rule 1
         if set(entry) != expected_keys:
             tallies_check.fail(index, f"a result entry has exactly the fields {sorted(expected_keys)}")
             return
@@ -683,8 +768,13 @@ class Auditor:
                 tallies_check.fail(index, f"tallies[{i}]: (A, B) is not the sum of the counted ballots")
                 return
             counts[ref] = item["count"]
+        vote.outcome = entry["outcome"]
+        writeins = None
+        bounded = not with_writeins or self._bound_writeins(index, entry, vote)
         self._check_decryption(index, entry, vote, counts)
-        self._check_outcome(index, entry, vote, counts)
+        if with_writeins and bounded:
+            writeins = self._check_writeins(index, entry, vote, counts)
+        self._check_outcome(index, entry, vote, counts, writeins)
 
     def _check_decryption(
         self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
@@ -715,21 +805,32 @@ class Auditor:
                 return
 
     def _check_outcome(
-        self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
+        self,
+        index: int,
+        entry: dict[str, Any],
+        vote: _VoteState,
+        counts: dict[OptionRef, int],
+        writeins: dict[str, Any] | None = None,
     ) -> None:
+        """V38, and V51 for a statutory election (§12.7 rule 5, with the write-ins as recomputed
+        from the names, or as published when they could not be)."""
         assert self.meeting is not None
         check = self.checks["outcomes"]
         check.checked += 1
+        numbers = {
+            "members": self.meeting.members,
+            "present": vote.present,
+            "counted": len(vote.counted),
+            "quorum": self.meeting.quorum,
+        }
         try:
-            expected = compute_outcome(
-                vote.definition.rule,
-                vote.definition.entry,
-                counts,
-                members=self.meeting.members,
-                present=vote.present,
-                counted=len(vote.counted),
-                quorum=self.meeting.quorum,
-            )
+            if vote.election is not None:
+                if vote.election.writein is not None and writeins is None:
+                    writeins = entry["writeins"]
+                    check_writeins_bounds(writeins, slots=len(vote.election.slots), counted=len(vote.counted))
+                expected = election_outcome(vote.definition, vote.election, counts, writeins, **numbers)
+            else:
+                expected = compute_outcome(vote.definition.rule, vote.definition.entry, counts, **numbers)
         except RuleError as exc:
             check.fail(index, f"the counts do not fit the rule: {exc}")
             return
@@ -739,6 +840,162 @@ class Auditor:
             same = False
         if not same:  # canonical JSON, so that 1 is not true (§8.1 "Types")
             check.fail(index, "the published outcome differs from the one §9 computes from the counts")
+
+    # ------------------------------------------------------------ §12: the mix and the names
+
+    def _shuffle(self, index: int, entry: dict[str, Any]) -> None:
+        """V45–V46: a shuffle of a closed statutory election's names, verified against its input."""
+        self._writein_checks()
+        check = self.checks["mixing"]
+        check.checked += 1
+        vote = self._vote_for(index, entry, "mixing")
+        if vote is None:
+            return
+        try:
+            trustee, output = self._verify_shuffle(entry, vote)
+        except PiaojueError as exc:
+            check.fail(index, str(exc))
+            return
+        vote.mix = output
+        vote.shufflers.append(trustee)
+
+    def _mixed_vote(self, vote: _VoteState, what: str) -> Election:
+        election = vote.election
+        if election is None or election.writein is None:
+            raise EncodingError(f"a {what} entry is for a statutory election with write-ins")
+        if vote.aggregates is None:
+            raise EncodingError(f"a {what} entry must follow the vote's close entry")
+        if vote.result_at is not None:
+            raise EncodingError(f"a {what} entry must precede the vote's result")
+        if not vote.counted:
+            raise EncodingError("no ballot was counted: nothing is mixed (§12.5 rule 1)")
+        return election
+
+    def _trustee(self, value: Any, done: Any, what: str) -> int:
+        if not _is_count(value) or value not in self.verification_keys:
+            raise EncodingError(f"'trustee' must be a trustee index 1..{len(self.verification_keys)}")
+        if value in done:
+            raise EncodingError(f"trustee {value} logged a second {what} for this vote")
+        return value
+
+    def _verify_shuffle(self, entry: dict[str, Any], vote: _VoteState) -> tuple[int, tuple[Row, ...]]:
+        assert self.meeting is not None
+        if set(entry) != SHUFFLE_KEYS:
+            raise EncodingError(wrong_fields(entry, SHUFFLE_KEYS))
+        election = self._mixed_vote(vote, "shuffle")
+        if vote.name_shares:
+            raise EncodingError("a shuffle entry must precede the vote's name shares (§12.6 rule 2)")
+        trustee = self._trustee(entry["trustee"], vote.shufflers, "shuffle")
+        rows = vote.mix_input()
+        n, width = len(rows), election.width  # N and W from §12.5 rule 1, never from the entry
+        output = parse_rows(entry["output"], n, width)
+        proof = parse_proof(entry["proof"], entry["signature"], n, width)
+        verify_shuffle(
+            rows, output, proof, self.meeting.public_key, self.meeting.hash, vote.definition.hash,
+            trustee, self.verification_keys[trustee],
+        )
+        return trustee, output
+
+    def _name_share(self, index: int, entry: dict[str, Any]) -> None:
+        """V47: a trustee's name shares of the last shuffle's output, after ``threshold`` shuffles."""
+        self._writein_checks()
+        check = self.checks["mixing"]
+        check.checked += 1
+        vote = self._vote_for(index, entry, "mixing")
+        if vote is None:
+            return
+        try:
+            trustee, partials = self._verify_name_share(entry, vote)
+        except PiaojueError as exc:
+            check.fail(index, str(exc))
+            return
+        vote.name_shares[trustee] = partials
+
+    def _verify_name_share(self, entry: dict[str, Any], vote: _VoteState) -> tuple[int, list[list[Point]]]:
+        assert self.meeting is not None
+        if set(entry) != NAME_SHARE_KEYS:
+            raise EncodingError(wrong_fields(entry, NAME_SHARE_KEYS))
+        election = self._mixed_vote(vote, "name_share")
+        threshold = self.meeting.threshold
+        if len(set(vote.shufflers)) < threshold:
+            raise EncodingError(
+                f"names decrypted after shuffles by {len(set(vote.shufflers))} trustees; "
+                f"at least threshold = {threshold} must shuffle first (§12.5 rule 9)"
+            )
+        trustee = self._trustee(entry["trustee"], vote.name_shares, "name_share")
+        rows = vote.mix_input()
+        shares = entry["shares"]
+        if not isinstance(shares, list) or len(shares) != len(rows):
+            raise EncodingError(f"'shares' must have one row per mixed row ({len(rows)})")
+        key = self.verification_keys[trustee]
+        partials: list[list[Point]] = []
+        for i, (row, cts) in enumerate(zip(shares, rows)):
+            if not isinstance(row, list) or len(row) != election.width:
+                raise EncodingError(f"a row of shares has {election.width} elements", where=f"shares[{i}]")
+            out = []
+            for j, (item, ct) in enumerate(zip(row, cts)):
+                at = f"shares[{i}][{j}]"
+                if not isinstance(item, list) or len(item) != 3:
+                    raise EncodingError("a name share is [M, c, v]", where=at)
+                partial = Point.from_hex(item[0], where=f"{at}[0]")
+                proof = parse_pair(item[1:], where=at)
+                try:
+                    verify_name_share(
+                        partial, proof, key, ct.alpha, self.meeting.hash, vote.definition.hash, trustee
+                    )
+                except ProofError as exc:
+                    raise ProofError(exc.message, where=at) from None
+                out.append(partial)
+            partials.append(out)
+        return trustee, partials
+
+    def _bound_writeins(self, index: int, entry: dict[str, Any], vote: _VoteState) -> bool:
+        """V48–V49, before any decryption work."""
+        assert self.meeting is not None and vote.election is not None
+        check = self.checks["writeins"]
+        check.checked += 1
+        trustees = entry["trustees"]
+        if vote.counted:
+            if len(set(vote.shufflers)) < self.meeting.threshold:
+                check.fail(index, f"the result needs shuffles by {self.meeting.threshold} trustees; "
+                           f"{len(set(vote.shufflers))} shuffled (§12.5 rule 9)")
+                return False
+            missing = [t for t in trustees if t not in vote.name_shares] if isinstance(trustees, list) else []
+            if missing or not isinstance(trustees, list):
+                check.fail(index, f"trustees {missing} have no valid name_share entry for this vote")
+                return False
+        elif vote.shufflers or vote.name_shares:
+            check.fail(index, "nothing was counted, so nothing may be shuffled or decrypted")
+            return False
+        try:
+            check_writeins_bounds(entry["writeins"], slots=len(vote.election.slots), counted=len(vote.counted))
+        except RuleError as exc:
+            check.fail(index, str(exc))
+            return False
+        return True
+
+    def _check_writeins(
+        self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
+    ) -> dict[str, Any] | None:
+        """V50: decrypt the names with the result's trustees, decode and count them, and compare."""
+        assert self.meeting is not None and vote.election is not None
+        check = self.checks["writeins"]
+        decoded = []
+        try:
+            trustees = entry["trustees"]
+            for i, row in enumerate(vote.mix_input() if vote.counted else ()):
+                points = [
+                    ct.beta - combine_partials({t: vote.name_shares[t][i][j] for t in trustees}, self.meeting.threshold)
+                    for j, ct in enumerate(row)
+                ]
+                decoded.append(decode_row(points))
+            expected = count_writeins(vote.election, counts, decoded)
+        except (ThresholdError, RuleError) as exc:
+            check.fail(index, str(exc))
+            return None
+        if canonical_json(entry["writeins"]) != canonical_json(expected):
+            check.fail(index, "the published writeins differ from the names the trustees decrypt (§12.7)")
+        return expected
 
 
 def _is_count(value: Any) -> bool:

@@ -8,7 +8,12 @@ service). It raises :class:`BallotError` whose ``code`` is the SPEC §11 rejecti
   match the vote, proofs of the wrong length, hex that does not decode as a point or scalar, or
   a selection whose ``α`` is the identity (nonce 0, SPEC §8.1);
 * ``bad_signature``: the Ed25519 signature does not verify;
-* ``invalid_proof``: a range proof does not verify (``where`` names which).
+* ``invalid_proof``: a range proof, or a write-in slot proof (docs/protocol.md §12.4 rule 4),
+  does not verify (``where`` names which).
+
+A ballot of a statutory election with write-ins (docs/protocol.md §12.4) also carries
+``writeins``: per slot the name ciphertexts and the blank-or-named proof, checked after the range
+proofs.
 
 The signature is checked before the proofs, so an unsigned ballot costs no proof verification.
 """
@@ -23,12 +28,14 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ballot.election import election_of
 from ballot.elgamal import Ciphertext, sum_ciphertexts
-from ballot.errors import BallotError, EncodingError, ProofError, wrong_fields
+from ballot.errors import BallotError, EncodingError, ProofError, VoteDefinitionError, wrong_fields
 from ballot.group import Point, small_multiple
 from ballot.hashing import canonical_json, h256, hex_bytes
 from ballot.proofs import ScalarPair, parse_pairs, verify_range
 from ballot.vote import Constraint, OptionRef, VoteDefinition
+from ballot.writein import Name, SlotProof, parse_slot, verify_slot
 
 CONTEXT_TAG = "piaojue/1/context"
 BALLOT_TAG = "piaojue/1/ballot"
@@ -117,6 +124,8 @@ class VerifiedBallot:
     hash: bytes
     ciphertexts: tuple[Ciphertext, ...]
     entry: dict[str, Any]
+    names: tuple[Name, ...] = ()
+    """The write-in slots' name ciphertexts ``(N_1, N_2)``, in slot order (§12.4; empty without)."""
 
     def ciphertext_map(self, refs: list[OptionRef]) -> dict[OptionRef, Ciphertext]:
         return dict(zip(refs, self.ciphertexts))
@@ -193,7 +202,12 @@ def verify_ballot(
 
     Raises :class:`BallotError` with the SPEC §11 code; never returns a failure value.
     """
-    _keys(ballot, _BALLOT_KEYS, "ballot")
+    try:
+        election = election_of(vote)
+    except VoteDefinitionError as exc:
+        raise _malformed(f"the vote is not a valid statutory election: {exc}", "vote_id") from None
+    slots = election.slots if election is not None else ()
+    _keys(ballot, _BALLOT_KEYS | {"writeins"} if slots else _BALLOT_KEYS, "ballot")
     if ballot["type"] != "ballot":
         raise _malformed('"type" must be "ballot"', "type")
     if ballot["vote_id"] != vote.vote_id:
@@ -210,6 +224,11 @@ def verify_ballot(
             raise _malformed(f"expected constraint {constraint.id!r}, got {raw['id']!r}", f"{at}.id")
         width = constraint.max - constraint.min + 1
         constraint_proofs.append(_decode(parse_pairs, raw["proof"], where=f"{at}.proof", length=width))
+    writeins: list[tuple[Name, SlotProof]] = []
+    if slots:  # §12.4 rule 1
+        raw_slots = _list(ballot["writeins"], len(slots), "write-in slots", "writeins")
+        for s, (raw, option) in enumerate(zip(raw_slots, slots)):
+            writeins.append(_decode(parse_slot, raw, option, where=f"writeins[{s}]"))
 
     try:
         digest = ballot_hash(ballot)
@@ -236,7 +255,13 @@ def verify_ballot(
         total = constraint_combination(constraint, by_ref)
         lo, hi = constraint.min + constraint.offset, constraint.max + constraint.offset
         _check_range(total, proof, lo, hi, public_key, ctx, f"constraints[{ki}].proof")
-    return VerifiedBallot(vote.vote_id, credential, digest, tuple(ordered), ballot)
+    for s, ((name, proof), option) in enumerate(zip(writeins, slots)):  # §12.4 rule 4
+        assert election is not None and election.writein is not None
+        try:
+            verify_slot(by_ref[(election.writein, option)], name, proof, public_key, ctx, s + 1)
+        except ProofError as exc:
+            raise BallotError("invalid_proof", exc.message, where=f"writeins[{s}].proof", check="writein_proof") from None
+    return VerifiedBallot(vote.vote_id, credential, digest, tuple(ordered), ballot, tuple(name for name, _ in writeins))
 
 
 def _check_range(

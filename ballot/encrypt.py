@@ -3,12 +3,17 @@
 :func:`encrypt_ballot` turns a deputy's choices into a signed §4.3 ballot. The nonces are kept
 in :class:`EncryptedBallot` only so that the ballot can be challenged (§4.4); a cast ballot's
 nonces are discarded.
+
+For a statutory election with write-ins (docs/protocol.md §12.4) the deputy's 另选他人 names fill
+the write-in slots in order (the slot options are selected for them), every other slot carries
+the blank, and each slot gets its name ciphertexts and blank-or-named proof; the kiosk's checks
+(§12.7 rule 3) refuse an empty, overlong, listed or repeated name before anything is encrypted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Mapping, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -22,10 +27,13 @@ from ballot.ballot import (
     tracker_code,
 )
 from ballot.elgamal import Ciphertext, encrypt
+from ballot.election import election_of
 from ballot.errors import ChoiceError
 from ballot.group import Point, Scalar
+from ballot.names import check_name
 from ballot.proofs import pairs_to_json, prove_range
 from ballot.vote import OptionRef, VoteDefinition
+from ballot.writein import encrypt_name, prove_slot, slot_to_json
 
 Choices = Mapping[str, Collection[str]]
 """For each contest id, the ids of the selected options."""
@@ -51,6 +59,8 @@ class EncryptedBallot:
     openings: tuple[Opening, ...]
     ciphertexts: tuple[Ciphertext, ...]
     """The selection ciphertexts in vote order (as :class:`ballot.ballot.VerifiedBallot` has them)."""
+    name_openings: tuple[tuple[str, str, tuple[Scalar, Scalar]], ...] = ()
+    """Per write-in slot ``(option, name, (r_1, r_2))`` (§12.4 rule 7; empty without write-ins)."""
 
     @property
     def tracker(self) -> str:
@@ -58,12 +68,17 @@ class EncryptedBallot:
 
     def spoiled_entry(self) -> dict[str, Any]:
         """The §4.4 ``spoiled`` entry that reveals this ballot's plaintexts and nonces."""
-        return {
+        entry = {
             "type": "spoiled",
             "vote_id": self.entry["vote_id"],
             "ballot": self.entry,
             "openings": [opening.to_json() for opening in self.openings],
         }
+        if "writeins" in self.entry:  # §12.4 rule 7
+            entry["name_openings"] = [
+                [option, name, [r.hex() for r in nonces]] for option, name, nonces in self.name_openings
+            ]
+        return entry
 
 
 def check_choices(vote: VoteDefinition, choices: Choices) -> set[OptionRef]:
@@ -101,8 +116,35 @@ def encrypt_ballot(
     public_key: Point,
     credential_key: Ed25519PrivateKey,
     choices: Choices,
+    *,
+    writeins: Sequence[str] = (),
+    check_names: bool = True,
 ) -> EncryptedBallot:
-    """Encrypt, prove and sign a ballot for ``choices`` (SPEC §4.3)."""
+    """Encrypt, prove and sign a ballot for ``choices`` (SPEC §4.3).
+
+    ``writeins`` are the names a deputy wrote in (另选他人, docs/protocol.md §12.4), at most one
+    per slot; their slots' options are selected (``choices`` may name them too, but then exactly
+    them). Each is normalised and refused (:class:`ChoiceError`) if empty, overlong, a listed
+    candidate's name or repeated (§12.7 rule 3). ``check_names=False`` encodes the strings as
+    given, blank included, as a careless or dishonest client would (simulations and tests)."""
+    election = election_of(vote)
+    slots = election.slots if election is not None else ()
+    names = list(writeins)
+    if len(names) > len(slots):
+        raise ChoiceError(f"{len(names)} write-in names for {len(slots)} write-in slots", where="writein")
+    if check_names:
+        names = [check_name(typed) for typed in names]
+        assert election is not None or not names
+        for i, name in enumerate(names):
+            if election is not None and name in election.names:
+                raise ChoiceError(f"{name} is a listed candidate: vote 赞成 for them instead", where="writein")
+            if name in names[:i]:
+                raise ChoiceError(f"{name} is written in twice", where="writein")
+    if election is not None and election.writein is not None:
+        wanted = list(slots[: len(names)])
+        if election.writein in choices and set(choices[election.writein]) != set(wanted):
+            raise ChoiceError("the write-in slots selected must be those of the names written in", where="writein")
+        choices = {**choices, election.writein: wanted}
     selected = check_choices(vote, choices)
     credential = credential_public_bytes(credential_key)
     ctx = ballot_context(meeting_hash, vote.hash, credential)
@@ -142,7 +184,19 @@ def encrypt_ballot(
         "contests": contests_json,
         "constraints": constraints_json,
     }
+    name_openings = []
+    if slots:
+        assert election is not None and election.writein is not None
+        slots_json = []
+        for s, option in enumerate(slots):  # §12.4 rules 2–4
+            indicator, m, r = by_ref[(election.writein, option)]
+            text = names[s] if s < len(names) else ""
+            name, nonces = encrypt_name(text, public_key)
+            proof = prove_slot(indicator, m, r, name, nonces, public_key, ctx, s + 1)
+            slots_json.append(slot_to_json(option, name, proof))
+            name_openings.append((option, text, nonces))
+        entry["writeins"] = slots_json
     digest = ballot_hash(entry)
     entry["signature"] = credential_key.sign(signature_message(digest)).hex()
     ordered = tuple(by_ref[ref][0] for ref in vote.option_refs())
-    return EncryptedBallot(entry, digest, tuple(openings), ordered)
+    return EncryptedBallot(entry, digest, tuple(openings), ordered, tuple(name_openings))

@@ -52,14 +52,15 @@ Decisions where SPEC §9 is silent (copied to docs/spec-notes.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from ballot.errors import RuleError
 
 RULE_NAMES = ("majority", "select", "rating")
 BASES = ("members", "present", "cast")
 QUORUMS = ("two_thirds", "majority")
+K = TypeVar("K")
 
 _KEYS: dict[str, frozenset[str]] = {
     "majority": frozenset({"name", "yes", "threshold", "base"}),
@@ -335,6 +336,52 @@ def _majority(
     return {"quorum_met": met, "items": items}
 
 
+def select_ranking(
+    order: Sequence[K],
+    count: Mapping[K, int],
+    *,
+    seats: int,
+    threshold: str,
+    base: int,
+    met: bool,
+) -> list[tuple[K, str]]:
+    """The §9 ``select`` algorithm over any entries: ``order`` lists them in tie-break order and
+    ``count`` gives each its count. Returns ``(entry, status)`` in ranking order: the
+    threshold-meeting entries by count descending (stable, so equal counts keep ``order``), each
+    ``elected``, ``tied`` or ``not_elected``, then the others ``below_threshold``; without quorum,
+    every entry ``not_elected``. Used by :func:`compute_outcome` and by the statutory election of
+    docs/protocol.md §12.7 rule 5 (:mod:`ballot.election`), which ranks listed candidates and
+    write-in names together."""
+
+    def by_count(group: list[K]) -> list[K]:
+        # Python's sort is stable, so equal counts keep their order in ``order``.
+        return sorted(group, key=lambda key: -count[key])
+
+    if not met:
+        return [(key, "not_elected") for key in by_count(list(order))]
+    if threshold == "none":
+        meeting, below = list(order), []
+    else:
+        meeting = [key for key in order if _more_than_half(count[key], base)]
+        below = [key for key in order if not _more_than_half(count[key], base)]
+    ranked = by_count(meeting)
+
+    status: dict[K, str] = {}
+    if len(ranked) <= seats:
+        for key in ranked:
+            status[key] = "elected"
+    else:
+        c = count[ranked[seats - 1]]
+        if count[ranked[seats]] == c:
+            for key in ranked:
+                n = count[key]
+                status[key] = "elected" if n > c else "tied" if n == c else "not_elected"
+        else:
+            for place, key in enumerate(ranked):
+                status[key] = "elected" if place < seats else "not_elected"
+    return [(key, status[key]) for key in ranked] + [(key, "below_threshold") for key in by_count(below)]
+
+
 def _select(
     rule: Mapping[str, Any], table: dict[tuple[str, str], int], *, base: int, met: bool
 ) -> dict[str, Any]:
@@ -342,54 +389,13 @@ def _select(
     tie at the seat boundary, and list the rest as ``below_threshold``."""
     seats: int = rule["seats"]
     cands = [(c, o) for c, o in rule["candidates"]]
-
-    def by_count(group: list[tuple[str, str]]) -> list[tuple[str, str]]:
-        # Python's sort is stable, so equal counts keep their order in ``candidates``.
-        return sorted(group, key=lambda cand: -table[cand])
-
-    def entry(cand: tuple[str, str], status: str) -> dict[str, Any]:
-        return {"candidate": [cand[0], cand[1]], "count": table[cand], "status": status}
-
-    if not met:
-        return {
-            "quorum_met": False,
-            "ranking": [entry(cand, "not_elected") for cand in by_count(cands)],
-            "elected": [],
-            "tied": [],
-            "unfilled": seats,
-        }
-
-    if rule["threshold"] == "none":
-        meeting, below = cands, []
-    else:
-        meeting = [cand for cand in cands if _more_than_half(table[cand], base)]
-        below = [cand for cand in cands if not _more_than_half(table[cand], base)]
-    ranked = by_count(meeting)
-
-    status: dict[tuple[str, str], str] = {}
-    if len(ranked) <= seats:
-        for cand in ranked:
-            status[cand] = "elected"
-    else:
-        c = table[ranked[seats - 1]]
-        if table[ranked[seats]] == c:
-            for cand in ranked:
-                n = table[cand]
-                status[cand] = "elected" if n > c else "tied" if n == c else "not_elected"
-        else:
-            for place, cand in enumerate(ranked):
-                status[cand] = "elected" if place < seats else "not_elected"
-
-    ranking = [entry(cand, status[cand]) for cand in ranked]
-    ranking += [entry(cand, "below_threshold") for cand in by_count(below)]
-    elected = [[c, o] for c, o in ranked if status[(c, o)] == "elected"]
-    tied = [[c, o] for c, o in ranked if status[(c, o)] == "tied"]
+    ranking = select_ranking(cands, table, seats=seats, threshold=rule["threshold"], base=base, met=met)
     return {
-        "quorum_met": True,
-        "ranking": ranking,
-        "elected": elected,
-        "tied": tied,
-        "unfilled": seats - len(elected),
+        "quorum_met": met,
+        "ranking": [{"candidate": [c, o], "count": table[(c, o)], "status": s} for (c, o), s in ranking],
+        "elected": [[c, o] for (c, o), s in ranking if s == "elected"],
+        "tied": [[c, o] for (c, o), s in ranking if s == "tied"],
+        "unfilled": seats - sum(1 for _, s in ranking if s == "elected") if met else seats,
     }
 
 

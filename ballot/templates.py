@@ -1,4 +1,5 @@
-"""Vote templates: §4.1 vote entries, with the right §9 rule, for the five kinds of vote.
+"""Vote templates: §4.1 vote entries, with the right §9 rule, for the five kinds of vote, and the
+statutory election of docs/protocol.md §12.2.
 
 These are conveniences for clerks and the simulator; their choices (option ids, bounds, rule
 defaults) are the project's own and are listed in docs/spec-notes.md. Every template returns
@@ -10,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Sequence
 
+from ballot.election import expected_constraints, parse_election
 from ballot.vote import parse_vote
 
 YES, NO, ABSTAIN = "yes", "no", "abstain"
@@ -151,3 +153,66 @@ def evaluation(
     ]
     rule = {"name": "rating", "levels": [SATISFIED, BASICALLY_SATISFIED, UNSATISFIED], "base": base}
     return _entry(vote_id, "evaluation", title, contests, rule, recast)
+
+
+def statutory_election(
+    vote_id: str,
+    title: str,
+    candidates: Sequence[dict[str, Any]],
+    seats: int,
+    *,
+    writein_slots: int | None = None,
+    follows: dict[str, str] | None = None,
+    threshold: str = "half",
+    base: str = "members",
+    recast: bool = False,
+) -> dict[str, Any]:
+    """选举 under the statute (docs/protocol.md §12.2): per candidate (``{"id", "name", ...}``)
+    exactly one of 赞成/反对/弃权; ``writein_slots`` 另选他人 slots (default ``seats``, one per
+    seat as on the paper ballot; 0 for none) in a last contest ``writein``; the constraints
+    ``against`` (a write-in only beside a 反对) and ``seats`` (赞成 + write-ins ≤ seats); the
+    ``select`` rule over the 赞成 counts; ``follows`` (``{"vote_id", "reason"}``) for a 再次投票
+    or 另行选举 (§12.8)."""
+    slots = seats if writein_slots is None else writein_slots
+    contests: list[dict[str, Any]] = [
+        {
+            "id": candidate["id"],
+            "title": candidate["name"],
+            **{k: v for k, v in candidate.items() if k not in ("id", "name", "title")},
+            "min": 1,
+            "max": 1,
+            "options": copy.deepcopy(_YES_NO_ABSTAIN),
+        }
+        for candidate in candidates
+    ]
+    writein = "writein" if slots else None
+    options = [f"w{s}" for s in range(1, slots + 1)]
+    if writein is not None:
+        contests.append(
+            {
+                "id": writein,
+                "title": "另选他人",
+                "title_en": "Write-in",
+                "min": 0,
+                "max": slots,
+                "options": [{"id": o, "label": f"另选他人 {s}"} for s, o in enumerate(options, start=1)],
+            }
+        )
+    ids = [candidate["id"] for candidate in candidates]
+    entry = {
+        "type": "vote",
+        "vote_id": vote_id,
+        "kind": "election",
+        "title": title,
+        "contests": contests,
+        "constraints": expected_constraints(ids, writein, options, seats),
+        "rule": {"name": "select", "seats": seats, "candidates": [[c, YES] for c in ids], "threshold": threshold, "base": base},
+        "election": {
+            "candidates": [{"contest": c["id"], "name": c["name"]} for c in candidates],
+            "writein": writein,
+            "follows": dict(follows) if follows is not None else None,
+        },
+        "recast": recast,
+    }
+    parse_election(parse_vote(entry))  # raises VoteDefinitionError on a bad template input
+    return entry

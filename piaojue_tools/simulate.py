@@ -7,6 +7,15 @@ real encryption and proofs for every ballot, a Benaloh challenge (a spoiled ball
 the evaluation (which allows them), and decryption by ``threshold`` of the trustees. Deputies'
 choices and who takes part are drawn from ``--seed``; cryptographic randomness is never seeded.
 
+With ``statutory=True`` (the command's default; the conformance generator and the tests that
+rely on the five votes leave it off) two more votes follow (docs/protocol.md §12): v6, a
+statutory election (赞成/反对/弃权 per candidate, 另选他人 write-ins) whose choices are arranged
+so that two candidates tie at the last seat, while a few deputies write in names (a blank and a
+listed candidate's name among them, both invalid write-ins); its names are mixed by ``threshold``
+trustees' verifiable shuffles and decrypted by their name shares; and v7, the 再次投票 among the
+tied candidates that the result calls for (or a 另行选举 if seats were left unfilled without a
+tie).
+
 This module uses ``keys/`` (the trustees' side) to play the trustees; the verifier does not. It is
 a tool, not protocol, so it lives beside the core; ``ballot/simulate.py`` keeps the public command
 ``python -m ballot.simulate`` running it.
@@ -31,6 +40,7 @@ from ballot.audit import verify_record
 from ballot.clock import utc_now
 from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.encrypt import encrypt_ballot
+from ballot.errors import PiaojueError
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.meeting import Meeting, parse_meeting
@@ -38,7 +48,9 @@ from ballot.record import read_record, write_record
 from ballot.results import result_entry
 from ballot.vote import VoteDefinition, parse_vote
 from keys.ceremony import run_ceremony_in_memory
+from ballot.election import election_of, follow_up_names, mix_rows
 from keys.decrypt import combine_shares, partial_decrypt
+from keys.mix import combine_names, name_share_entry, shuffle_entry
 from piaojue_tools import demo_data
 
 
@@ -75,6 +87,52 @@ def agenda() -> list[dict[str, Any]]:
         templates.election("v4", "补选市人大常委会委员（差额选举）", demo_data.CANDIDATES, 2),
         templates.evaluation("v5", "部门工作满意度测评", demo_data.DEPARTMENTS, recast=True),
     ]
+
+
+STATUTORY_CANDIDATES = [
+    {"id": "s1", "name": "周卫东"},
+    {"id": "s2", "name": "吴晓梅"},
+    {"id": "s3", "name": "郑国强"},
+    {"id": "s4", "name": "古丽娜尔·艾力"},
+]
+WRITTEN_IN = ["张三", "张三", "李四", "张三", "", STATUTORY_CANDIDATES[1]["name"]]
+"""The names the first deputies write in on v6: a blank and a listed candidate's name are invalid."""
+
+
+def statutory_agenda() -> list[dict[str, Any]]:
+    """v6: a statutory election of 2 of 4 with 2 write-in slots (docs/protocol.md §12.2)."""
+    return [templates.statutory_election("v6", "选举市人大常委会委员（差额选举）", STATUTORY_CANDIDATES, 2)]
+
+
+def tie_choices(vote: VoteDefinition, turn: int, voters: int) -> tuple[dict[str, list[str]], list[str]]:
+    """v6's choices for the ``turn``-th of ``voters`` deputies, and the names written in: s2 and s3
+    get exactly the same number of 赞成 (over half of the voters, so over half of the members
+    when turnout is high) and tie at the second seat behind s1; s4 gets few; the first few
+    deputies among those who leave a seat open vote 反对 on s1 and write in a name."""
+    x = (3 * voters) // 5
+    b, c = turn < x, turn >= voters - x
+    marks = {"s2": "yes" if b else "no", "s3": "yes" if c else "abstain", "s4": "abstain" if turn % 3 else "no"}
+    names: list[str] = []
+    if b and c:
+        marks["s1"] = "abstain"  # two 赞成 already: the seats are used up
+    elif b and turn < len(WRITTEN_IN):
+        marks["s1"] = "no"  # 反对, and 另选他人
+        names = [WRITTEN_IN[turn]]
+    else:
+        marks["s1"] = "yes"
+    return {contest: [option] for contest, option in marks.items()}, names
+
+
+def follow_up_choices(vote: VoteDefinition, rng: random.Random) -> tuple[dict[str, list[str]], list[str]]:
+    """A deputy's choices in a follow-up vote: 赞成 for one candidate (earlier ones favoured),
+    反对 or 弃权 for the rest; rarely 反对 for all and a write-in."""
+    election = election_of(vote)
+    assert election is not None
+    contests = [c for c, _ in election.candidates]
+    if election.writein is not None and rng.random() < 0.03:
+        return {c: ["no"] for c in contests}, ["王五"]
+    pick = rng.choices(contests, weights=[len(contests) - i + 1 for i in range(len(contests))])[0]
+    return {c: ["yes" if c == pick else rng.choice(["no", "abstain"])] for c in contests}, []
 
 
 def plausible_choices(vote: VoteDefinition, rng: random.Random) -> dict[str, list[str]]:
@@ -127,10 +185,14 @@ def simulate(
     votes_json: list[dict[str, Any]] | None = None,
     turnout: float = 0.97,
     spoil: bool = True,
+    statutory: bool = False,
 ) -> SimulationResult:
     """Run the whole meeting in memory and return its log (see the module docstring).
 
     ``votes_json`` replaces the five-vote :func:`agenda` (benchmarks use one large selection).
+    ``statutory`` adds v6 (a statutory election with write-ins and a tie) and its follow-up v7
+    (docs/protocol.md §12), after the other votes; off by default so that the five votes' records
+    (tests, conformance vectors) are drawn exactly as before.
     """
     rng = random.Random(seed)
     meeting_id = f"sim-{seed}"
@@ -155,6 +217,8 @@ def simulate(
     keys = [Ed25519PrivateKey.generate() for _ in range(deputies)]
     log.append({"type": "credentials", "add": sorted(_public_bytes(k).hex() for k in keys), "revoke": []})
     votes = [parse_vote(entry) for entry in (votes_json if votes_json is not None else agenda())]
+    if statutory:
+        votes += [parse_vote(entry) for entry in statutory_agenda()]
     for vote in votes:
         log.append(vote.entry)
     log.publish_sth()
@@ -162,11 +226,15 @@ def simulate(
     checked_in = rng.sample(range(deputies), k=max(1, round(deputies * 0.96)))
     results: dict[str, dict[str, Any]] = {}
     present: dict[str, int] = {}
-    for position, vote in enumerate(votes):
+    position = 0
+    while position < len(votes):
+        vote = votes[position]
+        election = election_of(vote)
         log.append({"type": "open", "vote_id": vote.vote_id, "at": utc_now(), "present": len(checked_in)})
         present[vote.vote_id] = len(checked_in)
         voters = rng.sample(checked_in, k=max(1, round(len(checked_in) * turnout)))
         counted: dict[bytes, tuple[Ciphertext, ...]] = {}
+        names: dict[bytes, tuple[Any, ...]] = {}
         logged = 0
         for turn, deputy in enumerate(voters):
             key = keys[deputy]
@@ -175,15 +243,31 @@ def simulate(
                 challenged = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, plausible_choices(vote, rng))
                 log.append(challenged.spoiled_entry())
             for _ in range(rounds):
-                ballot = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, plausible_choices(vote, rng))
+                if election is None:
+                    choices, written = plausible_choices(vote, rng), []
+                elif election.follows is None:
+                    choices, written = tie_choices(vote, turn, len(voters))
+                else:
+                    choices, written = follow_up_choices(vote, rng)
+                ballot = encrypt_ballot(
+                    vote, meeting.hash, meeting.public_key, key, choices, writeins=written, check_names=False
+                )
                 log.append(ballot.entry)
                 logged += 1
-                counted[_public_bytes(key)] = ballot.ciphertexts  # recast: the last one counts
+                credential = _public_bytes(key)
+                counted.pop(credential, None)  # recast: the last one counts, in its place (§5)
+                counted[credential] = ballot.ciphertexts
+                names[credential] = tuple(
+                    tuple(_name_cts(slot)) for slot in ballot.entry.get("writeins", [])
+                )
         log.append({"type": "close", "vote_id": vote.vote_id, "at": utc_now(), "ballots": logged})
         aggregates = [sum_ciphertexts(column) for column in zip(*counted.values())]
         refs = vote.option_refs()
         aggregate_list = [(c, o, ct) for (c, o), ct in zip(refs, aggregates)]
         chosen = sorted(rng.sample(range(trustees), k=threshold))
+        decoded = None
+        if election is not None and election.writein is not None:
+            decoded = _mix(log, meeting, vote, [states[i] for i in chosen], mix_rows([names[c] for c in counted]))
         shares = [partial_decrypt(states[i], meeting.hash, vote.hash, vote.vote_id, aggregate_list) for i in chosen]
         for share in shares:
             log.append(share)
@@ -197,11 +281,63 @@ def simulate(
             present=len(checked_in),
             members=meeting.members,
             quorum=meeting.quorum,
+            names=decoded,
         )
         log.append(result)
         results[vote.vote_id] = result
         log.publish_sth()
+        if election is not None and election.follows is None:
+            follow_up = _follow_up(vote, result["outcome"])
+            if follow_up is not None:
+                votes.append(parse_vote(follow_up))
+                log.append(follow_up)
+        position += 1
     return SimulationResult(meeting, log, votes, results, present, keys, states)
+
+
+def _name_cts(slot: dict[str, Any]) -> list[Ciphertext]:
+    from ballot.group import Point
+
+    return [Ciphertext(Point.from_hex(ct["alpha"]), Point.from_hex(ct["beta"])) for ct in slot["name"]]
+
+
+def _mix(
+    log: MemoryLog, meeting: Meeting, vote: VoteDefinition, states: list[Any], rows: list[tuple[Ciphertext, ...]]
+) -> list[list[str | None]]:
+    """§12.5–§12.6: each of ``states``' trustees shuffles the previous output in turn, then each
+    logs its name shares of the last output; returns the decoded rows."""
+    from ballot.shuffle import parse_rows
+
+    if not rows:
+        return []
+    current = rows
+    for state in states:
+        entry = shuffle_entry(state, meeting.hash, vote.hash, vote.vote_id, current)
+        log.append(entry)
+        current = list(parse_rows(entry["output"], len(rows), len(rows[0])))
+    entries = [name_share_entry(state, meeting.hash, vote.hash, vote.vote_id, current) for state in states]
+    for entry in entries:
+        log.append(entry)
+    _, decoded = combine_names(meeting, vote.hash, current, entries, [e["trustee"] for e in entries])
+    return decoded
+
+
+def _follow_up(vote: VoteDefinition, outcome: dict[str, Any]) -> dict[str, Any] | None:
+    """The 再次投票 (a tie at the last seat) or 另行选举 (seats left unfilled) that ``outcome`` calls
+    for (docs/protocol.md §12.8), as v7; ``None`` if it calls for neither, or the list is short."""
+    if not outcome["quorum_met"] or not outcome["unfilled"]:
+        return None
+    reason = "tied" if outcome["tied"] else "unfilled"
+    try:
+        listed = follow_up_names(outcome, reason)
+    except PiaojueError:
+        return None
+    title = "再次投票" if reason == "tied" else "另行选举"
+    candidates = [{"id": f"f{i}", "name": name} for i, name in enumerate(listed, start=1)]
+    follows = {"vote_id": vote.vote_id, "reason": reason}
+    return templates.statutory_election(
+        "v7", f"{vote.title}（{title}）", candidates, outcome["unfilled"], follows=follows
+    )
 
 
 def _labels(vote: VoteDefinition) -> dict[tuple[str, str], str]:
@@ -241,6 +377,17 @@ def summarize(sim: SimulationResult) -> str:
                 verdict = "通过 passed" if item["passed"] else "未通过 not passed"
                 title = next(c["title"] for c in vote.entry["contests"] if c["id"] == item["contest"])
                 lines.append(f"  {title}: {tally} / 未按 {item['not_voted']}  → {verdict}")
+        elif "election" in vote.entry:  # docs/protocol.md §12.7: listed candidates and write-ins
+            follows = vote.entry["election"]["follows"]
+            if follows is not None:
+                lines.append(f"  follows {follows['vote_id']} ({follows['reason']})")
+            for row in outcome["ranking"]:
+                label = row["name"] if row["contest"] is not None else f"{row['name']}（另选他人）"
+                lines.append(f"  {_pad(label, 28)} {row['count']:>5}  {row['status']}")
+            if "writeins" in result:
+                writeins = result["writeins"]
+                lines.append(f"  write-ins {writeins['cast']}, of which invalid {writeins['invalid']}")
+            lines.append(f"  elected {outcome['elected']}, tied {outcome['tied']}, unfilled {outcome['unfilled']}")
         elif vote.rule["name"] == "select":
             for row in outcome["ranking"]:
                 ref = tuple(row["candidate"])
@@ -266,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.deputies < 1 or not 1 <= args.threshold <= args.trustees:
         parser.error("need --deputies ≥ 1 and 1 ≤ --threshold ≤ --trustees")
     started = time.perf_counter()
-    sim = simulate(args.deputies, args.seed, args.trustees, args.threshold)
+    sim = simulate(args.deputies, args.seed, args.trustees, args.threshold, statutory=True)
     write_record(args.out, sim.log.entries, sim.log.sths[-1], sim.log.sths)
     elapsed = time.perf_counter() - started
     print(summarize(sim))
