@@ -769,12 +769,11 @@ class Auditor:
                 return
             counts[ref] = item["count"]
         vote.outcome = entry["outcome"]
-        writeins = None
         bounded = not with_writeins or self._bound_writeins(index, entry, vote)
         self._check_decryption(index, entry, vote, counts)
         if with_writeins and bounded:
-            writeins = self._check_writeins(index, entry, vote, counts)
-        self._check_outcome(index, entry, vote, counts, writeins)
+            self._check_writeins(index, entry, vote, counts)
+        self._check_outcome(index, entry, vote, counts)
 
     def _check_decryption(
         self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
@@ -805,15 +804,10 @@ class Auditor:
                 return
 
     def _check_outcome(
-        self,
-        index: int,
-        entry: dict[str, Any],
-        vote: _VoteState,
-        counts: dict[OptionRef, int],
-        writeins: dict[str, Any] | None = None,
+        self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
     ) -> None:
-        """V38, and V51 for a statutory election (§12.7 rule 5, with the write-ins as recomputed
-        from the names, or as published when they could not be)."""
+        """V38, and V51 for a statutory election: §12.7 rule 5 over the counts and the published
+        ``writeins`` (which V50 checks against the names, so each rule has one owner)."""
         assert self.meeting is not None
         check = self.checks["outcomes"]
         check.checked += 1
@@ -825,7 +819,8 @@ class Auditor:
         }
         try:
             if vote.election is not None:
-                if vote.election.writein is not None and writeins is None:
+                writeins = None
+                if vote.election.writein is not None:
                     writeins = entry["writeins"]
                     check_writeins_bounds(writeins, slots=len(vote.election.slots), counted=len(vote.counted))
                 expected = election_outcome(vote.definition, vote.election, counts, writeins, **numbers)
@@ -976,7 +971,7 @@ class Auditor:
 
     def _check_writeins(
         self, index: int, entry: dict[str, Any], vote: _VoteState, counts: dict[OptionRef, int]
-    ) -> dict[str, Any] | None:
+    ) -> None:
         """V50: decrypt the names with the result's trustees, decode and count them, and compare."""
         assert self.meeting is not None and vote.election is not None
         check = self.checks["writeins"]
@@ -992,10 +987,9 @@ class Auditor:
             expected = count_writeins(vote.election, counts, decoded)
         except (ThresholdError, RuleError) as exc:
             check.fail(index, str(exc))
-            return None
+            return
         if canonical_json(entry["writeins"]) != canonical_json(expected):
             check.fail(index, "the published writeins differ from the names the trustees decrypt (§12.7)")
-        return expected
 
 
 def _is_count(value: Any) -> bool:

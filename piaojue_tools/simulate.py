@@ -240,15 +240,13 @@ def simulate(
             key = keys[deputy]
             rounds = 2 if vote.recast and turn % 20 == 0 else 1
             if spoil and position == 0 and turn == 0:
-                challenged = encrypt_ballot(vote, meeting.hash, meeting.public_key, key, plausible_choices(vote, rng))
+                choices, written = _choose(vote, election, rng, turn, len(voters))
+                challenged = encrypt_ballot(
+                    vote, meeting.hash, meeting.public_key, key, choices, writeins=written, check_names=False
+                )
                 log.append(challenged.spoiled_entry())
             for _ in range(rounds):
-                if election is None:
-                    choices, written = plausible_choices(vote, rng), []
-                elif election.follows is None:
-                    choices, written = tie_choices(vote, turn, len(voters))
-                else:
-                    choices, written = follow_up_choices(vote, rng)
+                choices, written = _choose(vote, election, rng, turn, len(voters))
                 ballot = encrypt_ballot(
                     vote, meeting.hash, meeting.public_key, key, choices, writeins=written, check_names=False
                 )
@@ -293,6 +291,16 @@ def simulate(
                 log.append(follow_up)
         position += 1
     return SimulationResult(meeting, log, votes, results, present, keys, states)
+
+
+def _choose(
+    vote: VoteDefinition, election: Any, rng: random.Random, turn: int, voters: int
+) -> tuple[dict[str, list[str]], list[str]]:
+    if election is None:
+        return plausible_choices(vote, rng), []
+    if election.follows is None:
+        return tie_choices(vote, turn, voters)
+    return follow_up_choices(vote, rng)
 
 
 def _name_cts(slot: dict[str, Any]) -> list[Ciphertext]:
