@@ -34,6 +34,7 @@ from keys.cards import CARDS_PER_PAGE, render_cards_pdf, write_private_file
 from keys.credentials import check_service_meeting_id, issue_credentials, public_credentials
 from keys.errors import KeysError
 from keys.roster import read_roster
+from keys.mix_cli import name_shares_command, shuffle_command
 from keys.trustee_cli import ceremony, decrypt
 
 #: Exit code for every expected failure (bad input, unwritable output), like click's usage errors.
@@ -119,6 +120,8 @@ def credentials_command(
 
 cli.add_command(ceremony)
 cli.add_command(decrypt)
+cli.add_command(shuffle_command)  # docs/protocol.md §12.5: write-in names
+cli.add_command(name_shares_command)  # §12.6
 
 
 def main() -> None:
