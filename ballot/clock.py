@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ballot.errors import EncodingError
 
@@ -14,12 +14,12 @@ digits only (``[0-9]``, never ``\\d``, which also matches full-width and other d
 
 def utc_now() -> str:
     """The current time as ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (RFC 3339, UTC, milliseconds)."""
-    return format_log_time(datetime.now(timezone.utc))
+    return format_log_time(datetime.now(UTC))
 
 
 def format_log_time(moment: datetime) -> str:
     """``moment`` (timezone-aware) as a §8.1 log time with milliseconds."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def parse_log_time(text: object, *, where: str = "at") -> tuple[datetime, int]:
@@ -36,7 +36,7 @@ def parse_log_time(text: object, *, where: str = "at") -> tuple[datetime, int]:
     year, month, day, hour, minute, second, fraction = match.groups()
     try:
         moment = datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=timezone.utc
+            int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=UTC
         )
     except ValueError as exc:
         raise EncodingError(f"not a valid UTC date and time: {exc}", where=where) from None

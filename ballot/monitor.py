@@ -51,7 +51,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ballot.audit import Auditor
 from ballot.errors import EncodingError, FetchError, LogError, MeetingError, MonitorError, RecordError
 from ballot.hashing import canonical_json, parse_json
-from ballot.log import MerkleTree, SignedTreeHead, leaf_hash, parse_hash_list, parse_sth, verify_consistency, verify_sth
+from ballot.log import (
+    MerkleTree,
+    SignedTreeHead,
+    leaf_hash,
+    parse_hash_list,
+    parse_sth,
+    verify_consistency,
+    verify_sth,
+)
 from ballot.meeting import parse_meeting
 from ballot.record import read_record
 from ballot.witness import load_witness_key, sign_cosignature

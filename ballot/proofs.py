@@ -8,7 +8,7 @@ scalars; ``*_to_json`` / ``parse_*`` convert to and from the SPEC's hex arrays.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from ballot.elgamal import Ciphertext
 from ballot.errors import EncodingError, ProofError

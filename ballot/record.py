@@ -13,9 +13,10 @@ import os
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ballot.errors import EncodingError, RecordError
 from ballot.hashing import canonical_json, parse_json

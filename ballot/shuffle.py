@@ -20,12 +20,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ballot.elgamal import Ciphertext
 from ballot.errors import EncodingError, ProofError
-from ballot.group import GENERATOR, IDENTITY, ORDER, Point, Scalar, hash_to_point
+from ballot.group import IDENTITY, ORDER, Point, Scalar, hash_to_point
 from ballot.hashing import frame, h256, hq, u64be
 from ballot.proofs import ScalarPair, pair_to_json, parse_pair
 

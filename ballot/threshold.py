@@ -7,7 +7,7 @@ nothing from ``keys/``.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ballot.errors import ThresholdError
 from ballot.group import IDENTITY, Point, Scalar

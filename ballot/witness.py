@@ -208,8 +208,8 @@ def load_witness_key(path: str | Path) -> Ed25519PrivateKey:
 
 __all__ = [
     "COSIGNATURE_PREFIX",
-    "Cosignature",
     "REGISTRATION_PREFIX",
+    "Cosignature",
     "Witness",
     "cosignature_message",
     "load_witness_key",

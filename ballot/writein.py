@@ -9,8 +9,9 @@ Verifiers raise :class:`ProofError` naming the failed check and return ``None`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from ballot.elgamal import Ciphertext
 from ballot.errors import EncodingError, ProofError

@@ -220,7 +220,7 @@ async def _open(loop: asyncio.AbstractEventLoop, record: Record, host: str, port
                 timeout,
             )
             await asyncio.wait_for(joined, timeout)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             record.error = record.error or f"{type(exc).__name__}: {exc}"
             return None
         return protocol

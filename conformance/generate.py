@@ -29,9 +29,10 @@ import sys
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -241,7 +242,7 @@ def _zero_nonce_ballot(forge: Forge, vote_id: str, key: Ed25519PrivateKey):
 # ----------------------------------------------------------------------------- the vectors
 
 
-def build(forge: Forge) -> list[Vector]:  # noqa: C901 - one flat list of vectors, in manifest order
+def build(forge: Forge) -> list[Vector]:  # one flat list of vectors, in manifest order
     sim = forge.sim
     out: list[Vector] = []
     E = forge.entries

@@ -47,7 +47,7 @@ if _hard != resource.RLIM_INFINITY and _soft < _hard:
     resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
 
 
-def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
+def post_worker_init(worker):  # gunicorn's hook signature
     """Once the worker has loaded the app: the garbage-collector settings of tally.ops.gc_tuning
     (``PIAOJUE_GC_TUNING=0``: CPython's defaults), and with ``PIAOJUE_GC_LOG=<folder>`` a log of
     every collection's pause (read by ``python -m bench live``)."""

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from io import BytesIO
 from pathlib import Path
-from typing import Sequence
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget

@@ -46,9 +46,9 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     if url.startswith("sqlite") and app.config.get("AUTO_MIGRATE", True):
         migrations.upgrade(app)
 
-    from tally.live import broadcast
     from tally.api import demo_control, public, staff
     from tally.http import check_path_ids
+    from tally.live import broadcast
     from tally.web import kiosk
 
     broadcast.init_app(app)

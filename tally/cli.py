@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -21,9 +22,9 @@ from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
 from tally import demo
 from tally.api import tokens
+from tally.errors import APIError
 from tally.services import ceremony, checkin, export, lifecycle, meetings, results
 from tally.store import cache, migrations
-from tally.errors import APIError
 
 CLI_ACTOR = "clerk:cli"
 
@@ -368,7 +369,7 @@ def demo_serve(
         )
         hall.start()
 
-    def _terminate(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
+    def _terminate(signum: int, frame: Any) -> None:  # signal handler signature
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)

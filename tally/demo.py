@@ -481,8 +481,8 @@ def lan_address() -> str | None:
 
 
 def is_loopback_url(url: str) -> bool:
-    from urllib.parse import urlsplit
     import ipaddress
+    from urllib.parse import urlsplit
 
     host = urlsplit(url).hostname or ""
     try:

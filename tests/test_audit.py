@@ -13,13 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballot.audit import check_receipt, verify_record
+from ballot.ballot import ballot_hash, display_tracker
 from ballot.encrypt import encrypt_ballot
 from ballot.hashing import canonical_json
 from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.meeting import parse_meeting
 from ballot.receipt import make_receipt
-from ballot.ballot import display_tracker, ballot_hash
-from ballot.record import Record, read_record, write_record
+from ballot.record import read_record, write_record
 from ballot.rules import compute_outcome
 from ballot.vote import parse_vote
 from piaojue_tools.simulate import simulate

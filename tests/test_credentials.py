@@ -151,7 +151,7 @@ def test_derivation_matches_manual_hkdf() -> None:
 
 
 def test_derivation_salt_is_meeting_id_utf8() -> None:
-    salt = "人大-第三次会议".encode("utf-8")
+    salt = "人大-第三次会议".encode()
     expected = manual_hkdf_sha256(CODE.encode("ascii"), salt, b"piaojue/1/credential", 32)
     assert raw_seed(derive_private_key(CODE, "人大-第三次会议")) == expected
 
@@ -197,7 +197,7 @@ def test_public_key_hex() -> None:
 
 def test_checkin_message_layout() -> None:
     assert checkin_message(Q, "12") == b"piaojue/1/checkin" + Q + b"12"
-    assert checkin_message(Q, "主席台-3") == b"piaojue/1/checkin" + Q + "主席台-3".encode("utf-8")
+    assert checkin_message(Q, "主席台-3") == b"piaojue/1/checkin" + Q + "主席台-3".encode()
 
 
 def test_checkin_signature_verifies_with_cryptography() -> None:
@@ -302,7 +302,7 @@ def test_check_meeting_id() -> None:
 def pdf_streams(pdf: bytes) -> list[bytes]:
     """Decoded content streams (reportlab writes ASCII85 + Flate)."""
     out = []
-    for m in re.finditer(rb"<<(.*?)>>\s*stream\r?\n(.*?)endstream", pdf, re.S):
+    for m in re.finditer(rb"<<(.*?)>>\s*stream\r?\n(.*?)endstream", pdf, re.DOTALL):
         head, data = m.group(1), m.group(2).strip()
         if b"/ASCII85Decode" in head:
             data = base64.a85decode(data.removesuffix(b"~>"))

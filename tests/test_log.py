@@ -365,7 +365,7 @@ def test_every_past_size_consistent_with_every_later(n: int, data: st.DataObject
     hashes = leaves_for(n)
     tree = MerkleTree.from_leaf_hashes(hashes)
     second = data.draw(st.integers(min_value=1, max_value=n))
-    for first in range(0, second + 1):
+    for first in range(second + 1):
         proof = tree.consistency_proof(first, second)
         verify_consistency(first, second, tree.root(first), tree.root(second), proof)
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+
 def _run(mode: str) -> dict:
     script = textwrap.dedent(
         """

@@ -34,7 +34,7 @@ TIMESTAMP = 1_800_000_000_000
 
 def make_ballot(n: int, vote_id: str = "v1") -> dict[str, Any]:
     """A ballot entry with the §4.3 shape (its crypto is not checked by receipts)."""
-    h = lambda tag: h256(tag, n).hex()  # noqa: E731 - deterministic filler hex
+    h = lambda tag: h256(tag, n).hex()  # deterministic filler hex
     return {
         "type": "ballot",
         "vote_id": vote_id,

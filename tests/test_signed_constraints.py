@@ -9,7 +9,13 @@ import os
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ballot.ballot import ballot_context, ballot_hash, constraint_combination, signature_message, verify_ballot
+from ballot.ballot import (
+    ballot_context,
+    ballot_hash,
+    constraint_combination,
+    signature_message,
+    verify_ballot,
+)
 from ballot.elgamal import Ciphertext, DiscreteLogTable, decrypt_with_secret, encrypt
 from ballot.encrypt import check_choices, encrypt_ballot
 from ballot.errors import BallotError, ChoiceError, ProofError, VoteDefinitionError

@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from ballot.rules import quorum_met
 from tally import demo
+from tally.errors import APIError, not_found
+from tally.http import json_body
 from tally.services import lifecycle, meetings
 from tally.store import db
-from tally.http import json_body
-from tally.errors import APIError, not_found
 from tally.store.models import Vote
 
 bp = Blueprint("demo_control", __name__, url_prefix="/demo")

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
 from ballot.hashing import parse_json
-from tally.services import checkin, export, intake, receipts, results
+from tally.errors import APIError
+from tally.http import int_arg, json_body
 from tally.live import broadcast
 from tally.ops import ratelimit
+from tally.services import checkin, export, intake, receipts, results
 from tally.store import cache, db, logstore
-from tally.http import int_arg, json_body
-from tally.errors import APIError
 from tally.store.models import LogEntry, Meeting, Vote
 
 bp = Blueprint("public", __name__, url_prefix="/api")

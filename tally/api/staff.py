@@ -8,12 +8,12 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from tally.services import ceremony, checkin, lifecycle, meetings, pairing, results
-from tally.live import broadcast
-from tally.store import db
-from tally.http import json_body
 from tally.api.tokens import actor, require
 from tally.errors import APIError
+from tally.http import json_body
+from tally.live import broadcast
+from tally.services import ceremony, checkin, lifecycle, meetings, pairing, results
+from tally.store import db
 from tally.store.models import AuditEvent, Credential, Deputy, Vote
 
 bp = Blueprint("staff", __name__, url_prefix="/api/staff")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 from flask import g, request
 from sqlalchemy import select
 
-from tally.store import db
 from tally.errors import APIError
+from tally.store import db
 from tally.store.models import ROLES, StaffToken
 
 

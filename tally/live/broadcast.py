@@ -32,14 +32,14 @@ from flask_socketio import SocketIO, join_room
 from sqlalchemy import select
 
 from ballot.rules import quorum_met
-from tally.store import db
 from tally.live.turnout import (
-    LiveManager,
-    LiveRedisManager,
     STAFF_TURNOUT_INTERVAL,
     TURNOUT_INTERVAL,
+    LiveManager,
+    LiveRedisManager,
     TurnoutGate,
 )
+from tally.store import db
 from tally.store.models import Meeting, StaffToken, Vote
 
 NAMESPACE = "/live"

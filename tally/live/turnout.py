@@ -206,7 +206,7 @@ class TurnoutGate(socketio.Manager):
                         self._gate_send(key_room, vote_id)
                     if due:
                         next_due = self._gate_due(staff)[1]
-            except Exception:  # noqa: BLE001 - a failed send must not end the loop
+            except Exception:  # a failed send must not end the loop
                 self.server.logger.exception("turnout delivery failed")  # type: ignore[attr-defined]
                 next_due = time.monotonic() + self.gate_staff_interval
             timeout = None if next_due is None else max(0.0, next_due - time.monotonic())

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 Result = TypeVar("Result")
 CPU_THREADS = max(2, os.cpu_count() or 2)

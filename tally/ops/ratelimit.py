@@ -36,17 +36,18 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from flask import Flask, current_app, jsonify, request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tally.http import json_body
 from tally.errors import APIError
+from tally.http import json_body
 
 DEFAULTS: dict[str, str] = {
     "RATELIMIT_CHECKIN_ADDRESS": "6000 per minute",
@@ -125,7 +126,7 @@ class Limiter:
         store = self._store()
         try:
             return getattr(store, method)(*args)
-        except Exception as exc:  # noqa: BLE001 - any store failure (Redis down): count in memory instead
+        except Exception as exc:  # any store failure (Redis down): count in memory instead
             if store is self.memory:
                 raise
             with self._lock:

@@ -15,11 +15,11 @@ from sqlalchemy import func, select
 
 from ballot.errors import PiaojueError
 from ballot.hashing import canonical_json
+from tally.errors import APIError, conflict, not_found
+from tally.services.meetings import get_meeting, require_setup
 from tally.store import db
 from tally.store.audit_trail import record_event
-from tally.errors import APIError, conflict, not_found
 from tally.store.models import CeremonyMessage, Trustee
-from tally.services.meetings import get_meeting, require_setup
 
 
 def _trustee(meeting_id: str, index: Any) -> Trustee:

@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from ballot.errors import EncodingError
 from ballot.hashing import hex_bytes
 from keys.credentials import checkin_message
+from tally.errors import APIError
 from tally.live import broadcast
 from tally.store import cache, db
 from tally.store.audit_trail import record_event
-from tally.errors import APIError
 from tally.store.models import Credential, Deputy, utcnow
 
 MAX_SEAT = 32

@@ -31,14 +31,14 @@ from ballot.errors import BallotError, EncodingError
 from ballot.hashing import canonical_json
 from ballot.receipt import make_receipt
 from ballot.spoiled import verify_spoiled
-from tally.services import aggregate
+from tally.errors import APIError
 from tally.live import broadcast
 from tally.ops import offload
+from tally.services import aggregate
+from tally.services.receipts import original_receipt
 from tally.store import cache, db, logstore
 from tally.store.batching import GroupCommit, Item
-from tally.errors import APIError
 from tally.store.models import CastBallot, Credential, LogEntry, SpoiledBallot, TreeHead, Vote
-from tally.services.receipts import original_receipt
 
 STATUS = {
     "malformed": 400,

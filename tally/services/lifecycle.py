@@ -19,16 +19,16 @@ vote can still be closed.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
 from ballot.clock import format_log_time, parse_log_time
 from ballot.hashing import parse_json
+from tally.errors import APIError, conflict, not_found
 from tally.live import broadcast
 from tally.store import logstore
 from tally.store.audit_trail import record_event
-from tally.errors import APIError, conflict, not_found
 from tally.store.models import Credential, LogEntry, Vote
 
 MAX_DURATION = 24 * 3600
@@ -36,7 +36,7 @@ MAX_DURATION = 24 * 3600
 
 def _clock() -> datetime:
     """The time for ``at`` (tests replace it to move the clock)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def log_time(not_before: str | None = None) -> str:
@@ -79,7 +79,7 @@ def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: in
         vote.state = "open"
         vote.present = present
         vote.closes_at = (
-            datetime.now(timezone.utc) + timedelta(seconds=duration_seconds) if duration_seconds else None
+            datetime.now(UTC) + timedelta(seconds=duration_seconds) if duration_seconds else None
         )
         record_event(actor, "vote.open", meeting_id, {"vote_id": vote_id, "present": present}, session=log.session)
     broadcast.announce_vote_state(vote)
@@ -125,8 +125,8 @@ def hold_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
             raise conflict("vote_held", f"vote {vote_id!r} is already on hold")
         remaining_ms = None
         if vote.closes_at is not None:
-            closes_at = vote.closes_at if vote.closes_at.tzinfo else vote.closes_at.replace(tzinfo=timezone.utc)
-            remaining_ms = max(0, int((closes_at - datetime.now(timezone.utc)).total_seconds() * 1000))
+            closes_at = vote.closes_at if vote.closes_at.tzinfo else vote.closes_at.replace(tzinfo=UTC)
+            remaining_ms = max(0, int((closes_at - datetime.now(UTC)).total_seconds() * 1000))
         vote.held = True
         vote.held_remaining_ms = remaining_ms
         vote.closes_at = None
@@ -144,7 +144,7 @@ def resume_vote(meeting_id: str, vote_id: str, *, actor: str) -> Vote:
         if not vote.held:
             raise conflict("vote_not_held", f"vote {vote_id!r} is not on hold")
         if vote.held_remaining_ms is not None:
-            vote.closes_at = datetime.now(timezone.utc) + timedelta(milliseconds=max(1000, vote.held_remaining_ms))
+            vote.closes_at = datetime.now(UTC) + timedelta(milliseconds=max(1000, vote.held_remaining_ms))
         vote.held = False
         vote.held_remaining_ms = None
         record_event(actor, "vote.resume", meeting_id, {"vote_id": vote_id}, session=log.session)

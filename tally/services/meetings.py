@@ -10,7 +10,8 @@ Before sealing nothing is in the log; sealing writes the §6.3 meeting entry (in
 from __future__ import annotations
 
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -22,9 +23,9 @@ from keys.ceremony import meeting_trustees
 from keys.credentials import check_public_key
 from keys.errors import CredentialError, RosterError
 from keys.roster import parse_roster_bytes
+from tally.errors import APIError, conflict, not_found
 from tally.store import db, logstore
 from tally.store.audit_trail import record_event
-from tally.errors import APIError, conflict, not_found
 from tally.store.logkeys import new_log_key
 from tally.store.models import Credential, Deputy, Meeting, Trustee, Vote
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from tally.errors import APIError
 from tally.store import db
 from tally.store.audit_trail import record_event
-from tally.errors import APIError
 from tally.store.models import Deputy, Meeting, Pairing
 
 LIFETIME = timedelta(hours=12)
@@ -39,7 +39,7 @@ def create_codes(meeting_id: str, seats: list[str], *, actor: str) -> list[dict[
     unknown = [s for s in seats if roster and s not in roster]
     if unknown:
         raise APIError("unknown_seat", f"not in the roster: {unknown[:5]}", 404)
-    expires = datetime.now(timezone.utc) + LIFETIME
+    expires = datetime.now(UTC) + LIFETIME
     codes = []
     for seat in seats:
         code = f"{secrets.randbelow(10**8):08d}"
@@ -55,10 +55,10 @@ def redeem(code: Any) -> dict[str, str]:
         raise APIError("malformed", "a pairing code is 8 digits")
     session = db.session()
     pairing = session.scalar(select(Pairing).where(Pairing.code_hash == _digest(code)))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires = pairing.expires_at if pairing is not None else None
     if expires is not None and expires.tzinfo is None:  # SQLite hands datetimes back naive (UTC)
-        expires = expires.replace(tzinfo=timezone.utc)
+        expires = expires.replace(tzinfo=UTC)
     if pairing is None or pairing.used_at is not None or expires is None or expires < now:
         raise APIError("invalid_pairing", "this pairing code is unknown, used or expired; ask the clerk for a new one", 404)
     pairing.used_at = now

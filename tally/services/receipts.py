@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from ballot.ballot import display_tracker
 from ballot.receipt import make_receipt
-from tally.store import db, logstore
 from tally.errors import not_found
+from tally.store import db, logstore
 from tally.store.models import CastBallot, TreeHead
 
 

@@ -18,11 +18,11 @@ from ballot.errors import PiaojueError, ProofError
 from ballot.hashing import parse_json
 from ballot.results import result_entry
 from keys.decrypt import combine_shares, verify_share_entry
-from tally.services import aggregate
+from tally.errors import APIError, conflict, not_found
 from tally.live import broadcast
+from tally.services import aggregate
 from tally.store import cache, db, logstore
 from tally.store.audit_trail import record_event
-from tally.errors import APIError, conflict, not_found
 from tally.store.models import LogEntry, Vote
 
 Aggregate = tuple[str, str, Ciphertext]

@@ -12,14 +12,14 @@ disposed.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask
 from sqlalchemy import select
 
+from tally.errors import APIError
 from tally.services import lifecycle
 from tally.store import db
-from tally.errors import APIError
 from tally.store.models import Vote
 
 INTERVAL = 0.5
@@ -28,7 +28,7 @@ ACTOR = "system:timer"
 
 def close_expired_votes(now: datetime | None = None) -> list[tuple[str, str]]:
     """Close every open vote whose timer has run out; return the ``(meeting, vote)`` pairs closed."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     session = db.new_session()
     try:
         due = [
@@ -40,7 +40,7 @@ def close_expired_votes(now: datetime | None = None) -> list[tuple[str, str]]:
     closed = []
     for meeting_id, vote_id, closes_at in due:
         if closes_at.tzinfo is None:  # SQLite returns naive UTC datetimes
-            closes_at = closes_at.replace(tzinfo=timezone.utc)
+            closes_at = closes_at.replace(tzinfo=UTC)
         if closes_at > now:
             continue
         try:
@@ -65,7 +65,7 @@ class VoteTimer:
             try:
                 with self._app.app_context():
                     close_expired_votes()
-            except Exception:  # noqa: BLE001 - a broken database must not kill the timer
+            except Exception:  # a broken database must not kill the timer
                 self._app.logger.exception("vote timer")
 
     def stop(self, timeout: float = 10.0) -> None:

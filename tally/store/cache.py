@@ -11,8 +11,8 @@ from ballot.hashing import parse_json
 from ballot.meeting import Meeting as MeetingEntry
 from ballot.meeting import parse_meeting
 from ballot.vote import VoteDefinition, parse_vote
-from tally.store import db
 from tally.errors import APIError, conflict, not_found
+from tally.store import db
 from tally.store.models import LogEntry, Meeting, Vote
 
 _meetings: dict[str, MeetingEntry] = {}

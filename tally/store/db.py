@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event, select, text, update

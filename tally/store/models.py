@@ -7,7 +7,7 @@ running aggregates, staff, the ceremony relay). Models import nothing from the w
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
@@ -22,11 +22,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+)
+from sqlalchemy import (
     false as sa_false,
+)
+from sqlalchemy import (
     true as sa_true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
 
 ROLES = ("clerk", "presidium", "trustee", "auditor")
 """The staff roles, of API tokens (:mod:`tally.api.tokens`) and web accounts (:mod:`tally.web.logins`):
@@ -35,7 +38,7 @@ index) relays the key ceremony and decrypts, ``auditor`` reads the audit trail."
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):

@@ -13,8 +13,8 @@ from tally.store import db
 from tally.store.audit_trail import record_event
 from tally.store.models import Meeting
 from tally.web import LANGUAGES, staff_blueprint
-from tally.web.logins import authenticate, StaffPrincipal, utcnow
 from tally.web.forms import ActionForm, LanguageForm, LoginForm
+from tally.web.logins import StaffPrincipal, authenticate, utcnow
 
 bp = staff_blueprint("staff_web", __name__)
 

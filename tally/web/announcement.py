@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 from xml.sax.saxutils import escape
 
 from tally.web.outcome import ResultView

@@ -18,10 +18,10 @@ from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from tally.services import checkin, lifecycle, meetings, results
-from tally.live import broadcast
-from tally.store import db
 from tally.errors import APIError
+from tally.live import broadcast
+from tally.services import checkin, lifecycle, meetings, results
+from tally.store import db
 from tally.store.models import Trustee, Vote
 from tally.web import staff_blueprint
 from tally.web.logins import actor, roles_required

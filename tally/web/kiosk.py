@@ -16,17 +16,26 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
-from flask import (Blueprint, Flask, Response, abort, current_app, redirect, render_template, request,
-                   send_from_directory, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from sqlalchemy import select
 
-from tally.services import pairing
-from tally.ops import ratelimit
-from tally.store import db
-from tally.http import json_body
-from tally.store.models import CastBallot, Meeting
-
 import kiosk
+from tally.http import json_body
+from tally.ops import ratelimit
+from tally.services import pairing
+from tally.store import db
+from tally.store.models import CastBallot, Meeting
 
 CLIENT = Path(kiosk.__file__).resolve().parent
 """The browser client's folder (``kiosk/``): its templates and static files."""

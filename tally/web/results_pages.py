@@ -3,7 +3,7 @@ outcome, and the result announcement (公告) as PDF and CSV."""
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from flask import Response, abort, render_template
@@ -16,7 +16,7 @@ from tally.store.audit_trail import record_event
 from tally.store.models import LogEntry, Trustee, Vote
 from tally.web import announcement, staff_blueprint
 from tally.web.logins import actor, roles_required
-from tally.web.outcome import result_view, ResultView
+from tally.web.outcome import ResultView, result_view
 
 bp = staff_blueprint("staff_results", __name__)
 ROLES = ("presidium", "clerk", "auditor")
@@ -41,7 +41,7 @@ def load_view(meeting_id: str, vote_id: str) -> ResultView:
     ).first()
     published_at = None
     if row is not None and row.created_at is not None:
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=timezone.utc)
+        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
         published_at = to_user_timezone(created)
     return result_view(meeting, vote, result, published_at=published_at, log_index=row.idx if row else None)
 

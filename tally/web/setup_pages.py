@@ -25,24 +25,24 @@ from ballot.errors import PiaojueError
 from ballot.hashing import parse_json
 from keys.errors import RosterError
 from keys.roster import parse_roster_bytes
+from tally.errors import APIError
 from tally.services import ceremony as relay  # this module's view ceremony() is the page
 from tally.services import meetings, pairing
 from tally.store import db
-from tally.errors import APIError
 from tally.store.models import Credential, Deputy, Meeting, Vote
 from tally.web import staff_blueprint, wants_json
-from tally.web.logins import actor, roles_required
 from tally.web.forms import (
+    THRESHOLDS,
     ActionForm,
     CredentialsForm,
     MeetingForm,
     PairingForm,
     RosterConfirmForm,
     RosterUploadForm,
-    THRESHOLDS,
     VoteForm,
 )
-from tally.web.vote_forms import KIND_NAMES, KINDS, LIST_HELP, parse_entries, RULE, template_params
+from tally.web.logins import actor, roles_required
+from tally.web.vote_forms import KIND_NAMES, KINDS, LIST_HELP, RULE, parse_entries, template_params
 
 bp = staff_blueprint("staff_setup", __name__)
 ROSTER_PREVIEW_ROWS = 5000

@@ -19,13 +19,12 @@ import pytest
 
 from ballot.ballot import ballot_hash, display_tracker
 from ballot.hashing import canonical_json
+from browser.conftest import LANDSCAPE, MEETING, PHONE, PORTRAIT, Tablet, wait_until
 from keys.credentials import derive_seed, format_code, new_code
 from piaojue_tools import demo_data
 from tally import demo
 from tally.services import lifecycle
 from tally.store.models import Meeting
-
-from browser.conftest import MEETING, PHONE, PORTRAIT, LANDSCAPE, Tablet, wait_until
 
 
 def public_url(server) -> str:
@@ -553,7 +552,7 @@ def test_replacement_card_refused_until_the_next_vote(server, browser, tablets):
 def test_appointment(server, tablets):
     a, b = tablets["A"], tablets["B"]  # v2 was opened by the test above
     nominee = {n["id"]: n for n in demo_data.NOMINEES}
-    row = lambda nid: a.page.get_by_role("group", name=nominee[nid]["name"])  # noqa: E731
+    row = lambda nid: a.page.get_by_role("group", name=nominee[nid]["name"])
     assert a.page.get_by_text(nominee["n1"]["post"]).is_visible()
     assert a.button("下一步").is_enabled()  # every nominee may be left blank
     row("n1").get_by_role("button", name="赞成", exact=True).click()
@@ -625,7 +624,7 @@ def test_selection_of_13_projects(server, tablets):
     open_vote(server, "v3", [a])
     projects = demo_data.projects(13)
     # a card's accessible name is its whole visible text: label, budget, description (WCAG 2.5.3)
-    card = lambda p: a.page.get_by_role("button", name=f"{p['label']} 预算")  # noqa: E731
+    card = lambda p: a.page.get_by_role("button", name=f"{p['label']} 预算")
     assert "预算 1.2 亿元" in a.page.locator(".card").first.inner_text()
     assert "预算 6000 万元" in a.page.locator(".card").nth(1).inner_text()
     for project in projects[:10]:
@@ -671,7 +670,7 @@ def test_election(server, tablets):
     open_vote(server, "v4", [a], duration=600)  # the vote timer is off under TESTING: closed below
     countdown = a.page.locator("#countdown")
     assert re.fullmatch(r"距表决结束 (09:5\d|10:00)", countdown.inner_text()), countdown.inner_text()
-    candidate = lambda c: a.page.get_by_role("button", name=f"{c['label']} {c['description']}", exact=True)  # noqa: E731
+    candidate = lambda c: a.page.get_by_role("button", name=f"{c['label']} {c['description']}", exact=True)
     candidate(demo_data.CANDIDATES[0]).click()
     candidate(demo_data.CANDIDATES[2]).click()
     assert candidate(demo_data.CANDIDATES[1]).is_disabled()
@@ -723,7 +722,7 @@ def test_evaluation_with_recast(server, tablets):
     a, b = tablets["A"], tablets["B"]
     open_vote(server, "v5", [a, b, tablets["C"]])
     departments = demo_data.DEPARTMENTS
-    row = lambda d: a.page.get_by_role("group", name=d["name"])  # noqa: E731
+    row = lambda d: a.page.get_by_role("group", name=d["name"])
     assert a.button("下一步").is_disabled()
     assert "还有 4 项未选择" in a.page.locator(".footer-reason").inner_text()
     for d in departments:

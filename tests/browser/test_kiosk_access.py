@@ -15,12 +15,11 @@ import json
 
 import pytest
 
+from browser.axe import assert_no_axe_violations
+from browser.conftest import LANDSCAPE, MEETING, PHONE, PORTRAIT, Tablet, wait_until
 from piaojue_tools import demo_data
 from tally import demo
 from tally.services import lifecycle
-
-from browser.axe import assert_no_axe_violations
-from browser.conftest import LANDSCAPE, MEETING, PHONE, PORTRAIT, Tablet, wait_until
 
 ZOOMED = {"width": 640, "height": 400}  # 1280×800 at 200 % browser zoom
 AAA = {"color-contrast-enhanced": {"enabled": True}}
@@ -352,7 +351,7 @@ def test_settings_panel_and_reset_for_the_next_deputy(server, browser, seats):
     press(s, "#set-size-4", "Space")
     press(s, "#set-contrast-high", "Space")
     press(s, "#set-lang-en", "Space")
-    html = lambda: s.page.evaluate("[document.documentElement.dataset.textSize, document.documentElement.dataset.contrast, document.documentElement.lang]")  # noqa: E731,E501
+    html = lambda: s.page.evaluate("[document.documentElement.dataset.textSize, document.documentElement.dataset.contrast, document.documentElement.lang]")
     assert html() == ["4", "high", "en"]
     assert s.page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)") == 40  # 2× the default 20 px
     assert s.page.get_attribute("#set-size-4", "aria-pressed") == "true"

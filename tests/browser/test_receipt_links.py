@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from tally.web import kiosk
 from tally import create_app
+from tally.web import kiosk
 
 
 @pytest.mark.parametrize(("configured", "warns"), [

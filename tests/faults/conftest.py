@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from service.conftest import KEK, app, client, database_url, make_app, meeting  # noqa: F401 - fixtures
 
 from ballot.audit import check_receipt, verify_record
 from ballot.record import read_record
 from bench.cluster import free_port
-from service.conftest import KEK, app, client, database_url, make_app, meeting  # noqa: F401 - fixtures
 from tally.services import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]

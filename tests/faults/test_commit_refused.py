@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
+from service.conftest import postgres_schema
 
 from faults.conftest import cast, open_with_ballots, public_state, verify_all
-from service.conftest import postgres_schema
 from tally.store import db
 
 

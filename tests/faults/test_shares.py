@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import random
 
+from service.conftest import staff_headers
+from service.test_web_support import csrf_token, staff_client, text
 from sqlalchemy import func, select
 
 from ballot.group import Scalar
@@ -29,8 +31,6 @@ from keys.ceremony import parse_state
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
 from piaojue_tools.simulate import plausible_choices
-from service.conftest import staff_headers
-from service.test_web_support import csrf_token, staff_client, text
 from tally import demo
 from tally.services import lifecycle, results
 from tally.store import cache, db

@@ -25,10 +25,11 @@ import io
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,9 +40,9 @@ from service.conftest import make_app
 from service.test_web_support import csrf_token, login, make_user
 from tally import demo
 from tally.api import tokens
+from tally.live.broadcast import NAMESPACE, socketio
 from tally.services import lifecycle, meetings, pairing
 from tally.store import cache, db
-from tally.live.broadcast import NAMESPACE, socketio
 from tally.store.models import AuditEvent, Base, Meeting
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -449,7 +450,7 @@ def snapshot(app) -> dict[str, Any]:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def new_events(app, after_id: int) -> list[AuditEvent]:
@@ -565,9 +566,9 @@ def run_matrix(world: World) -> list[Outcome]:
             for position, who in enumerate(allowed):
                 client, headers, csrf = principals[who]
                 mark = last_event_id(app)
-                started = datetime.now(timezone.utc)
+                started = datetime.now(UTC)
                 response = send(world, client, method, spec(world), headers=headers, csrf=csrf)
-                finished = datetime.now(timezone.utc)
+                finished = datetime.now(UTC)
                 where = (endpoint, method, who, response.status_code, response.get_data()[:300])
                 assert response.status_code < 500 and response.status_code not in (401, 403), where
                 assert not _is_login_redirect(response) and _error(response) != "csrf", where
@@ -751,7 +752,7 @@ def test_security_doc_has_the_current_matrix(sqlite_app):
     content = SECURITY_DOC.read_text(encoding="utf-8")
     generated = f"{DOC_START}\n{markdown_matrix(sqlite_app)}\n{DOC_END}"
     if os.environ.get("PIAOJUE_UPDATE_DOCS") == "1":
-        pattern = re.compile(re.escape(DOC_START) + r".*?" + re.escape(DOC_END), re.S)
+        pattern = re.compile(re.escape(DOC_START) + r".*?" + re.escape(DOC_END), re.DOTALL)
         assert pattern.search(content), "docs/security.md has no access-matrix markers"
         SECURITY_DOC.write_text(pattern.sub(lambda _: generated, content), encoding="utf-8")
         content = SECURITY_DOC.read_text(encoding="utf-8")

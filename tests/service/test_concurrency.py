@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from ballot.receipt import verify_receipt
 from keys.credentials import derive_private_key
-from service.conftest import Deputy, DemoMeeting
+from service.conftest import DemoMeeting, Deputy
 from tally import demo
 from tally.services import lifecycle
 from tally.store import cache

@@ -60,15 +60,13 @@ def test_log_key_is_sealed_under_the_kek(app, meeting, tmp_path):
         sealed = row.log_private_key_sealed
     other = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", "KEY_ENCRYPTION_KEY": "22" * 32},
                        instance_path=str(tmp_path / "other"))
-    with other.app_context():
-        with pytest.raises(logkeys.SecretError):
-            logkeys.open_log_key("m1", sealed)
+    with other.app_context(), pytest.raises(logkeys.SecretError):
+        logkeys.open_log_key("m1", sealed)
     other.extensions["piaojue.engine"].dispose()
     bad = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/y.sqlite3", "KEY_ENCRYPTION_KEY": "abc"},
                      instance_path=str(tmp_path / "bad"))
-    with bad.app_context():
-        with pytest.raises(logkeys.SecretError, match="64 hex"):
-            logkeys.new_log_key("m9")
+    with bad.app_context(), pytest.raises(logkeys.SecretError, match="64 hex"):
+        logkeys.new_log_key("m9")
     bad.extensions["piaojue.engine"].dispose()
 
 
@@ -101,7 +99,7 @@ def _expand(body: bytes, mimetype: str) -> list[bytes]:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             parts += [archive.read(name) for name in archive.namelist()]
     if mimetype == "application/pdf":
-        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S):
+        for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", body, re.DOTALL):
             try:
                 parts.append(zlib.decompress(stream))
             except zlib.error:

@@ -15,7 +15,7 @@ from ballot.audit import verify_record
 from ballot.encrypt import encrypt_ballot
 from ballot.record import read_record
 from keys.credentials import derive_private_key, new_code, public_key_hex, sign_checkin
-from service.conftest import Deputy, DemoMeeting, log_size, staff_headers
+from service.conftest import DemoMeeting, Deputy, log_size, staff_headers
 from tally import demo
 from tally.store import cache
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from service.conftest import log_size, staff_headers
-from tally.services import lifecycle, timers
 from tally.live.broadcast import NAMESPACE, socketio
+from tally.services import lifecycle, timers
 
 
 def _events(live, name):
@@ -53,7 +53,7 @@ def test_a_held_vote_refuses_ballots_and_resumes(app, client, meeting):
 
     # The timer is stopped: a held vote never closes by time.
     with app.app_context():
-        assert timers.close_expired_votes(datetime.now(timezone.utc) + timedelta(days=2)) == []
+        assert timers.close_expired_votes(datetime.now(UTC) + timedelta(days=2)) == []
     assert client.post("/api/staff/meetings/m1/votes/v1/hold", headers=presidium).get_json()["error"] == "vote_held"
 
     resumed = client.post("/api/staff/meetings/m1/votes/v1/resume", headers=presidium)
@@ -61,7 +61,7 @@ def test_a_held_vote_refuses_ballots_and_resumes(app, client, meeting):
     body = resumed.get_json()
     assert body["held"] is False and body["state"] == "open"
     closes_at = datetime.fromisoformat(body["closes_at"].replace("Z", "+00:00"))
-    left = (closes_at - datetime.now(timezone.utc)).total_seconds()
+    left = (closes_at - datetime.now(UTC)).total_seconds()
     assert 580 < left <= 600  # the time that was left, not a fresh start and not lost
     assert client.post("/api/staff/meetings/m1/votes/v1/resume", headers=presidium).get_json()["error"] == "vote_not_held"
     assert client.post("/api/meetings/m1/votes/v1/ballots", json=second).status_code == 201
@@ -71,8 +71,8 @@ def test_a_held_vote_refuses_ballots_and_resumes(app, client, meeting):
     closed = client.post("/api/staff/meetings/m1/votes/v1/close", headers=presidium)
     assert closed.status_code == 200 and closed.get_json()["ballots"] == 2
     with app.app_context():
-        from tally.store.models import Vote
         from tally.store import db
+        from tally.store.models import Vote
 
         row = db.session().get(Vote, ("m1", "v1"))
         assert row.held is False and row.held_remaining_ms is None

@@ -29,9 +29,10 @@ import os
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -39,7 +40,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ballot import audit, templates
-from ballot.audit import verify_record
 from ballot.ballot import ballot_hash, signature_message
 from ballot.encrypt import EncryptedBallot, encrypt_ballot
 from ballot.hashing import canonical_json

@@ -6,8 +6,8 @@ import pytest
 
 from service.conftest import staff_headers
 from tally import demo
-from tally.services import lifecycle
 from tally.live.broadcast import NAMESPACE, socketio
+from tally.services import lifecycle
 
 
 def _events(client, name=None):

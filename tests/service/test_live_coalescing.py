@@ -10,9 +10,9 @@ import time
 import pytest
 
 from service.conftest import make_app, staff_headers
-from tally.services import lifecycle
-from tally.live.broadcast import meeting_room, NAMESPACE, socketio, staff_room
+from tally.live.broadcast import NAMESPACE, meeting_room, socketio, staff_room
 from tally.live.turnout import TurnoutGate
+from tally.services import lifecycle
 
 INTERVAL = 2.0  # long enough that a handful of in-process ballots fall inside one interval
 STAFF_INTERVAL = 0.5

@@ -147,7 +147,8 @@ def test_simulated_deputies_lean_so_that_items_pass_and_fail():
 
 
 def test_demo_public_url_is_the_lan_address_for_every_interface():
-    from tally.demo import lan_address, public_url as demo_public_url
+    from tally.demo import lan_address
+    from tally.demo import public_url as demo_public_url
 
     assert demo_public_url("127.0.0.1", 5000) == "http://127.0.0.1:5000"
     assert demo_public_url("::1", 5000) == "http://[::1]:5000"

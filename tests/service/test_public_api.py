@@ -11,8 +11,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ballot.audit import verify_record
 from ballot.ballot import ballot_hash, signature_message
-from ballot.log import leaf_hash, verify_consistency, verify_inclusion, verify_sth
 from ballot.hashing import canonical_json
+from ballot.log import leaf_hash, verify_consistency, verify_inclusion, verify_sth
 from ballot.receipt import verify_receipt
 from ballot.record import read_record
 from keys.credentials import public_key_hex, sign_checkin

@@ -315,8 +315,8 @@ def test_gevent_and_gthread_instances_share_the_limits(database_url, tmp_path):
 
 
 def _pairing_used(app, code: str) -> bool:
-    from tally.store.models import Pairing
     from tally.services.pairing import _digest
+    from tally.store.models import Pairing
 
     with app.app_context():
         return db.session().scalar(select(Pairing.used_at).where(Pairing.code_hash == _digest(code))) is not None

@@ -174,7 +174,7 @@ def test_invalid_share_is_rejected_and_others_combine(app, client, meeting):
 
 def test_clerk_cli_end_to_end(app, tmp_path):
     runner = app.test_cli_runner()
-    ok = lambda *args: runner.invoke(args=list(args))  # noqa: E731
+    ok = lambda *args: runner.invoke(args=list(args))
     result = ok("meeting", "create", "m3", "--title", "会议", "--body", "人大", "--members", "5",
                 "--trustee", "甲", "--trustee", "乙", "--threshold", "2")
     assert result.exit_code == 0, result.output

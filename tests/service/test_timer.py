@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tally.services import lifecycle, timers
 
@@ -14,7 +14,7 @@ def test_expired_votes_close_once(app, client, meeting):
     with app.app_context():
         lifecycle.open_vote("m1", "v1", actor="t", duration_seconds=60)
         assert timers.close_expired_votes() == []  # not yet
-        later = datetime.now(timezone.utc) + timedelta(seconds=61)
+        later = datetime.now(UTC) + timedelta(seconds=61)
         assert timers.close_expired_votes(later) == [("m1", "v1")]
         assert timers.close_expired_votes(later) == []  # already closed: one close entry
     entries = client.get("/api/meetings/m1/entries?start=0&end=%d" % client.get("/api/meetings/m1/sth").get_json()["tree_size"])

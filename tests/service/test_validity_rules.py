@@ -10,19 +10,19 @@ from __future__ import annotations
 import copy
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from ballot.audit import verify_record
 from ballot.record import read_record
 from keys.credentials import derive_private_key, new_code, public_key_hex
-from tests.test_public_key_order import _plus_torsion
 from keys.decrypt import partial_decrypt
 from keys.statefile import load_state
 from service.conftest import log_size, staff_headers
 from tally import demo
 from tally.store import cache
+from tests.test_public_key_order import _plus_torsion
 
 STAFF = "/api/staff/meetings/m1"
 BALLOTS = "/api/meetings/m1/votes/{}/ballots"
@@ -313,7 +313,7 @@ def test_times_are_exact_and_a_close_is_never_before_its_open(app, client, meeti
 
     clerk = staff_headers(app)
     _checkin(client, meeting)
-    real = datetime.now(timezone.utc)
+    real = datetime.now(UTC)
     monkeypatch.setattr(lifecycle, "_clock", lambda: real)
     assert _post(client, f"{STAFF}/votes/v1/open", {}, clerk).status_code == 200
     monkeypatch.setattr(lifecycle, "_clock", lambda: real - timedelta(hours=1))

@@ -165,9 +165,9 @@ def _pdf_cjk_text(data: bytes) -> str:
     import zlib
 
     text = []
-    for stream in re.findall(rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)endstream", data, re.S):
+    for stream in re.findall(rb"/Filter \[ /ASCII85Decode /FlateDecode \][^>]*>>\s*stream\r?\n(.*?)endstream", data, re.DOTALL):
         content = zlib.decompress(base64.a85decode(stream.strip().removesuffix(b"~>")))
-        for literal in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", content, re.S):
+        for literal in re.findall(rb"\(((?:[^()\\]|\\.)*)\) Tj", content, re.DOTALL):
             raw = re.sub(rb"\\([0-7]{1,3}|.)", lambda m: bytes([int(m.group(1), 8)]) if m.group(1)[:1].isdigit()
                          else {b"n": b"\n", b"r": b"\r", b"t": b"\t"}.get(m.group(1), m.group(1)), literal)
             if len(raw) % 2 == 0:

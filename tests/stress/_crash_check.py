@@ -41,7 +41,14 @@ from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.errors import PiaojueError
 from ballot.group import Point
 from ballot.hashing import canonical_json, parse_json
-from ballot.log import leaf_hash, parse_hash_list, tree_from_leaf_hashes, verify_consistency, verify_inclusion, verify_sth
+from ballot.log import (
+    leaf_hash,
+    parse_hash_list,
+    tree_from_leaf_hashes,
+    verify_consistency,
+    verify_inclusion,
+    verify_sth,
+)
 from ballot.receipt import verify_receipt
 
 

@@ -54,8 +54,6 @@ from ballot.ballot import ballot_hash
 from ballot.meeting import parse_meeting
 from ballot.record import read_record
 from ballot.vote import parse_vote
-from keys.decrypt import parse_aggregates, partial_decrypt
-from keys.statefile import load_state
 from bench.cast import (
     Client,
     DemoMeeting,
@@ -65,6 +63,8 @@ from bench.cast import (
     database,
     encrypt_all,
 )
+from keys.decrypt import parse_aggregates, partial_decrypt
+from keys.statefile import load_state
 from piaojue_tools.simulate import plausible_choices
 from tests.stress._crash_check import Evidence, Violation, check
 
