@@ -90,11 +90,11 @@ def _unique_seats() -> Iterator[None]:
                 row["seat"] = f"{'ABCDEFGH'[i // 100 % 8]}{i % 100 + 1 + 100 * (i // 800):03d}"
         return rows
 
-    demo_data.deputy_roster = roster  # type: ignore[assignment]
+    demo_data.deputy_roster = roster
     try:
         yield
     finally:
-        demo_data.deputy_roster = original  # type: ignore[assignment]
+        demo_data.deputy_roster = original
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,11 +83,11 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
 
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
-    def api_error(exc: APIError):  # type: ignore[no-untyped-def]
+    def api_error(exc: APIError):
         return jsonify(exc.to_json()), exc.status
 
     @app.errorhandler(OperationalError)
-    def store_unavailable(exc: OperationalError):  # type: ignore[no-untyped-def]
+    def store_unavailable(exc: OperationalError):
         # The store refused a write or a connection (disk full, database down): the client may
         # retry the same request. If the connection broke during a commit that did succeed, the
         # retry finds the ballot logged and gets the same receipt: never logged twice.
@@ -100,7 +100,7 @@ def _register_error_handlers(app: Flask) -> None:
         return jsonify({"error": "unavailable", "message": message}), 503
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException):
         codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 500: "internal_error"}
         code = codes.get(exc.code or 400, "bad_request")
         return jsonify({"error": code, "message": exc.description or exc.name}), exc.code

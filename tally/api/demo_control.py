@@ -22,7 +22,7 @@ STATES = {"pending": "未开始", "open": "表决中", "closed": "已结束，�
 """The page's words for a vote's kind and state (the API's ``kind`` and ``state`` stay as they are)."""
 
 
-def _demo_meeting(meeting_id: str):  # type: ignore[no-untyped-def]
+def _demo_meeting(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     if not meeting.is_demo:
         raise not_found(f"demo meeting {meeting_id!r}")
@@ -35,26 +35,26 @@ def _votes(meeting_id: str) -> list[dict[str, object]]:
              "cast": v.counted, "present": v.present} for v in rows]
 
 
-def _quorum(meeting) -> bool:  # type: ignore[no-untyped-def]
+def _quorum(meeting) -> bool:
     return quorum_met(meeting.quorum, members=meeting.members, present=min(meeting.checkins, meeting.members))
 
 
 @bp.get("/<meeting_id>")
-def page(meeting_id: str):  # type: ignore[no-untyped-def]
+def page(meeting_id: str):
     meeting = _demo_meeting(meeting_id)
     return render_template("demo_control.html", meeting=meeting, votes=_votes(meeting_id), kinds=KINDS,
                            states=STATES, quorum_met=_quorum(meeting), presidium=demo.DEMO_PRESIDIUM)
 
 
 @bp.get("/<meeting_id>/state")
-def state(meeting_id: str):  # type: ignore[no-untyped-def]
+def state(meeting_id: str):
     meeting = _demo_meeting(meeting_id)
     return jsonify({"present": meeting.checkins, "members": meeting.members, "quorum_met": _quorum(meeting),
                     "votes": _votes(meeting_id)})
 
 
 @bp.post("/<meeting_id>/step")
-def step(meeting_id: str):  # type: ignore[no-untyped-def]
+def step(meeting_id: str):
     _demo_meeting(meeting_id)
     body = json_body()
     action = body.get("action") if isinstance(body, dict) else None

@@ -26,13 +26,13 @@ OPENAPI = Path(__file__).with_name("openapi.json")
 
 
 @bp.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
+def openapi():
     """The OpenAPI 3.1 description of this blueprint: SPEC §11 and the additions in docs/api.md."""
     return Response(OPENAPI.read_bytes(), mimetype="application/json")
 
 
 @bp.get("/meetings/<meeting_id>")
-def meeting(meeting_id: str):  # type: ignore[no-untyped-def]
+def meeting(meeting_id: str):
     parsed = cache.sealed_meeting(meeting_id)
     votes = db.session().scalars(
         select(Vote).where(Vote.meeting_id == meeting_id, Vote.logged.is_(True)).order_by(Vote.position)
@@ -47,7 +47,7 @@ def meeting(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>")
-def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def vote(meeting_id: str, vote_id: str):
     cache.sealed_meeting(meeting_id)
     definition = cache.vote_definition(meeting_id, vote_id)
     row = db.session().get(Vote, (meeting_id, vote_id))
@@ -65,24 +65,24 @@ def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/meetings/<meeting_id>/checkin")
-def check_in(meeting_id: str):  # type: ignore[no-untyped-def]
+def check_in(meeting_id: str):
     with ratelimit.checkin_limits(meeting_id) as body:  # 429 rate_limited over a limit (docs/api.md)
         return jsonify(checkin.check_in(meeting_id, body))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/ballots")
-def post_ballot(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def post_ballot(meeting_id: str, vote_id: str):
     accepted = intake.submit_ballot(meeting_id, vote_id, json_body())
     return jsonify(accepted.receipt), 201 if accepted.created else 200
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/spoiled")
-def post_spoiled(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def post_spoiled(meeting_id: str, vote_id: str):
     return jsonify(intake.submit_spoiled(meeting_id, vote_id, json_body())), 201
 
 
 @bp.get("/meetings/<meeting_id>/receipts/<ballot_hash>")
-def receipt(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
+def receipt(meeting_id: str, ballot_hash: str):
     cache.sealed_meeting(meeting_id)
     if _HEX64.fullmatch(ballot_hash) is None:
         raise APIError("malformed", "a ballot hash is 64 lowercase hex characters")
@@ -90,7 +90,7 @@ def receipt(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/sth")
-def sth(meeting_id: str):  # type: ignore[no-untyped-def]
+def sth(meeting_id: str):
     cache.sealed_meeting(meeting_id)
     head = logstore.latest_tree_head(db.session(), meeting_id)
     assert head is not None
@@ -104,7 +104,7 @@ def _log_size(meeting_id: str) -> int:
 
 
 @bp.get("/meetings/<meeting_id>/entries")
-def entries(meeting_id: str):  # type: ignore[no-untyped-def]
+def entries(meeting_id: str):
     size = _log_size(meeting_id)
     start, end = int_arg("start"), int_arg("end")
     if not start <= end <= size:
@@ -120,7 +120,7 @@ def entries(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/proofs/inclusion")
-def inclusion(meeting_id: str):  # type: ignore[no-untyped-def]
+def inclusion(meeting_id: str):
     size = _log_size(meeting_id)
     leaf_index, tree_size = int_arg("leaf_index"), int_arg("tree_size", minimum=1)
     if not leaf_index < tree_size <= size:
@@ -131,7 +131,7 @@ def inclusion(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/proofs/consistency")
-def consistency(meeting_id: str):  # type: ignore[no-untyped-def]
+def consistency(meeting_id: str):
     size = _log_size(meeting_id)
     first, second = int_arg("first"), int_arg("second")
     if not first <= second <= size:
@@ -142,7 +142,7 @@ def consistency(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/record.zip")
-def record_zip(meeting_id: str):  # type: ignore[no-untyped-def]
+def record_zip(meeting_id: str):
     cache.sealed_meeting(meeting_id)
     data = export.record_zip(meeting_id)
     return Response(
@@ -156,25 +156,25 @@ def record_zip(meeting_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/aggregates")
-def aggregates(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def aggregates(meeting_id: str, vote_id: str):
     cache.sealed_meeting(meeting_id)
     cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.aggregates_json(meeting_id, vote_id))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/shares")
-def post_share(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def post_share(meeting_id: str, vote_id: str):
     return jsonify(results.submit_share(meeting_id, vote_id, json_body())), 201
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/decryption")
-def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def decryption(meeting_id: str, vote_id: str):
     cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.decryption_status(meeting_id, vote_id))
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/result")
-def result(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def result(meeting_id: str, vote_id: str):
     cache.sealed_meeting(meeting_id)
     cache.vote_definition(meeting_id, vote_id)
     return jsonify(results.published_result(meeting_id, vote_id))

@@ -47,7 +47,7 @@ def _trustee_index(meeting_id: str) -> int:
 
 @bp.post("/meetings")
 @require("clerk")
-def create_meeting():  # type: ignore[no-untyped-def]
+def create_meeting():
     body = json_body()
     meeting = meetings.create_meeting(
         _field(body, "meeting_id", str),
@@ -64,7 +64,7 @@ def create_meeting():  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>")
 @require("clerk", "presidium", "auditor", "trustee")
-def meeting_status(meeting_id: str):  # type: ignore[no-untyped-def]
+def meeting_status(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     session = db.session()
     votes = session.scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position))
@@ -94,7 +94,7 @@ def meeting_status(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/roster")
 @require("clerk")
-def import_roster(meeting_id: str):  # type: ignore[no-untyped-def]
+def import_roster(meeting_id: str):
     upload = request.files.get("file")
     if upload is not None:
         data, filename = upload.read(), upload.filename or "roster"
@@ -108,7 +108,7 @@ def import_roster(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/roster")
 @require("clerk", "presidium")
-def roster(meeting_id: str):  # type: ignore[no-untyped-def]
+def roster(meeting_id: str):
     meetings.get_meeting(meeting_id)
     rows = db.session().scalars(select(Deputy).where(Deputy.meeting_id == meeting_id).order_by(Deputy.id))
     return jsonify({"deputies": [{"seat": d.seat, "name": d.name, "group": d.group} for d in rows]})
@@ -116,7 +116,7 @@ def roster(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/credentials")
 @require("clerk")
-def register_credentials(meeting_id: str):  # type: ignore[no-untyped-def]
+def register_credentials(meeting_id: str):
     body = json_body()
     if isinstance(body, dict) and "meeting_id" in body and body["meeting_id"] != meeting_id:
         raise APIError("malformed", f"creds.json is for meeting {body['meeting_id']!r}, not {meeting_id!r}")
@@ -126,7 +126,7 @@ def register_credentials(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/credentials/replace")
 @require("clerk")
-def replace_credential(meeting_id: str):  # type: ignore[no-untyped-def]
+def replace_credential(meeting_id: str):
     body = json_body()
     new = _field(body, "new", (str, type(None)), None)
     meetings.replace_credential(meeting_id, _field(body, "old", str), new, actor=actor())
@@ -135,7 +135,7 @@ def replace_credential(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/votes")
 @require("clerk")
-def define_vote(meeting_id: str):  # type: ignore[no-untyped-def]
+def define_vote(meeting_id: str):
     body = json_body()
     if isinstance(body, dict) and "template" in body:
         entry = meetings.vote_from_template(_field(body, "template", str), _field(body, "params", dict))
@@ -147,14 +147,14 @@ def define_vote(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/seal")
 @require("clerk")
-def seal(meeting_id: str):  # type: ignore[no-untyped-def]
+def seal(meeting_id: str):
     entry = meetings.seal(meeting_id, actor=actor())
     return jsonify({"meeting": entry})
 
 
 @bp.get("/meetings/<meeting_id>/ceremony")
 @require("clerk", "trustee", "presidium")
-def ceremony_status(meeting_id: str):  # type: ignore[no-untyped-def]
+def ceremony_status(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     return jsonify(
         {
@@ -169,26 +169,26 @@ def ceremony_status(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/ceremony/announcements")
 @require("clerk", "trustee")
-def get_announcements(meeting_id: str):  # type: ignore[no-untyped-def]
+def get_announcements(meeting_id: str):
     return jsonify({"announcements": ceremony.announcements(meeting_id)})
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/announcements")
 @require("trustee", "clerk")
-def post_announcement(meeting_id: str):  # type: ignore[no-untyped-def]
+def post_announcement(meeting_id: str):
     ceremony.post_announcement(meeting_id, _trustee_index(meeting_id), json_body(), actor=actor())
     return jsonify({"ok": True}), 201
 
 
 @bp.get("/meetings/<meeting_id>/ceremony/messages")
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
-def get_messages(meeting_id: str):  # type: ignore[no-untyped-def]
+def get_messages(meeting_id: str):
     return jsonify({"messages": ceremony.messages_for(meeting_id, _trustee_index(meeting_id))})
 
 
 @bp.post("/meetings/<meeting_id>/ceremony/messages")
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
-def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
+def post_messages(meeting_id: str):
     body = json_body()
     count = ceremony.post_messages(meeting_id, _trustee_index(meeting_id), _field(body, "messages", list), actor=actor())
     return jsonify({"relayed": count}), 201
@@ -196,7 +196,7 @@ def post_messages(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/ceremony/confirm")
 @require("trustee")  # only the trustee itself (docs/api.md); clerks may relay announcements only
-def confirm(meeting_id: str):  # type: ignore[no-untyped-def]
+def confirm(meeting_id: str):
     body = json_body()
     ceremony.confirm_trustee(
         meeting_id, _trustee_index(meeting_id), _field(body, "ok", bool), _field(body, "complaint", (str, type(None)), None),
@@ -207,7 +207,7 @@ def confirm(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/open")
 @require("presidium", "clerk")
-def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def open_vote(meeting_id: str, vote_id: str):
     body = json_body() if request.get_data() else {}
     vote = lifecycle.open_vote(
         meeting_id, vote_id, actor=actor(), duration_seconds=_field(body, "duration", (int, type(None)), None)
@@ -217,47 +217,47 @@ def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/close")
 @require("presidium", "clerk")
-def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def close_vote(meeting_id: str, vote_id: str):
     vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
     return jsonify({"vote_id": vote.vote_id, "state": vote.state, "ballots": vote.ballots_logged})
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/hold")
 @require("presidium", "clerk")
-def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def hold_vote(meeting_id: str, vote_id: str):
     vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
     return jsonify(broadcast.hold_payload(vote))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/resume")
 @require("presidium", "clerk")
-def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def resume_vote(meeting_id: str, vote_id: str):
     vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
     return jsonify({**broadcast.hold_payload(vote), **broadcast.vote_state_payload(vote)})
 
 
 @bp.post("/meetings/<meeting_id>/checkin/open")
 @require("presidium", "clerk")
-def open_checkin(meeting_id: str):  # type: ignore[no-untyped-def]
+def open_checkin(meeting_id: str):
     return jsonify(checkin.set_checkin_open(meeting_id, True, actor=actor()))
 
 
 @bp.post("/meetings/<meeting_id>/checkin/close")
 @require("presidium", "clerk")
-def close_checkin(meeting_id: str):  # type: ignore[no-untyped-def]
+def close_checkin(meeting_id: str):
     return jsonify(checkin.set_checkin_open(meeting_id, False, actor=actor()))
 
 
 @bp.post("/meetings/<meeting_id>/votes/<vote_id>/publish")
 @require("presidium", "clerk")
-def publish(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def publish(meeting_id: str, vote_id: str):
     """409 ``awaiting_shares`` until ``threshold`` shares are in, naming the trustees awaited."""
     return jsonify(results.publish(meeting_id, vote_id, actor=actor()))
 
 
 @bp.get("/meetings/<meeting_id>/votes/<vote_id>/decryption")
 @require("presidium", "clerk", "auditor", "trustee")
-def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def decryption(meeting_id: str, vote_id: str):
     """Decryption progress (SPEC §8 shares): posted, threshold, and the trustees still awaited
     by index and name (``missing_trustees``)."""
     return jsonify(results.decryption_status(meeting_id, vote_id))
@@ -265,7 +265,7 @@ def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/audit")
 @require("auditor", "clerk", "presidium")
-def audit_trail(meeting_id: str):  # type: ignore[no-untyped-def]
+def audit_trail(meeting_id: str):
     meetings.get_meeting(meeting_id)
     rows = db.session().scalars(
         select(AuditEvent).where(AuditEvent.meeting_id == meeting_id).order_by(AuditEvent.id)
@@ -281,7 +281,7 @@ def audit_trail(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/pairings")
 @require("clerk")
-def create_pairings(meeting_id: str):  # type: ignore[no-untyped-def]
+def create_pairings(meeting_id: str):
     """One-time codes that bind tablets to seats: ``{"seats": [...]}`` → ``{"pairings": [{"seat", "code"}]}``."""
     body = json_body()
     codes = pairing.create_codes(meeting_id, _field(body, "seats", list), actor=actor())

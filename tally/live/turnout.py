@@ -164,7 +164,7 @@ class TurnoutGate(socketio.Manager):
         sids = [sid for sid, _eio in self.get_participants(self.gate_namespace, room) if sid not in skipped]
         for start in range(0, len(sids), FAN_OUT_CHUNK):
             if start:
-                self.server.sleep(0)  # type: ignore[attr-defined]
+                self.server.sleep(0)
             super().emit("turnout", payload, self.gate_namespace, room=sids[start:start + FAN_OUT_CHUNK])
 
     def _gate_due(self, staff: bool) -> tuple[list[tuple[str, str]], float | None]:
@@ -190,8 +190,8 @@ class TurnoutGate(socketio.Manager):
             with self._gate_state_lock:
                 wake = self._gate_wakes.get(staff)
                 if wake is None:
-                    wake = self._gate_wakes[staff] = self.server.eio.create_event()  # type: ignore[attr-defined]
-                    self.server.start_background_task(self._gate_loop, staff, wake)  # type: ignore[attr-defined]
+                    wake = self._gate_wakes[staff] = self.server.eio.create_event()
+                    self.server.start_background_task(self._gate_loop, staff, wake)
         wake.set()
 
     def _gate_loop(self, staff: bool, wake: Any) -> None:
@@ -207,7 +207,7 @@ class TurnoutGate(socketio.Manager):
                     if due:
                         next_due = self._gate_due(staff)[1]
             except Exception:  # a failed send must not end the loop
-                self.server.logger.exception("turnout delivery failed")  # type: ignore[attr-defined]
+                self.server.logger.exception("turnout delivery failed")
                 next_due = time.monotonic() + self.gate_staff_interval
             timeout = None if next_due is None else max(0.0, next_due - time.monotonic())
             wake.wait(timeout)
@@ -244,7 +244,7 @@ class LiveRedisManager(socketio.RedisManager, TurnoutGate):
         super().__init__(url, channel=channel, write_only=False)
         self._gate_setup(namespace, interval, staff_interval)
 
-    def _redis_listen_with_retries(self):  # type: ignore[no-untyped-def]
+    def _redis_listen_with_retries(self):
         """python-socketio 5.18's listener loop (RedisManager._redis_listen_with_retries), with
         the back-off capped at :data:`LISTEN_RETRY_MAX`."""
         retry_sleep = 1.0

@@ -159,7 +159,7 @@ def init_app(app: Flask) -> None:
     app.extensions[_EXTENSION] = Limiter(url, prefix)
 
     @app.errorhandler(RateLimited)
-    def rate_limited(exc: RateLimited):  # type: ignore[no-untyped-def]
+    def rate_limited(exc: RateLimited):
         return jsonify(exc.to_json()), 429, {"Retry-After": str(exc.retry_after)}
 
 

@@ -76,7 +76,7 @@ def _before_staff_request() -> Any:
     return None
 
 
-def _no_store(response):  # type: ignore[no-untyped-def]
+def _no_store(response):
     response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -87,7 +87,7 @@ def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json"
 
 
-def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
+def _csrf_error(exc: CSRFError):
     if wants_json():
         return jsonify({"error": "csrf", "message": exc.description}), 400
     return render_template(
@@ -96,14 +96,14 @@ def _csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
     ), 400
 
 
-def _api_error(exc: APIError):  # type: ignore[no-untyped-def]
+def _api_error(exc: APIError):
     if wants_json():
         return jsonify(exc.to_json()), exc.status
     return render_template("staff/error.html", status=exc.status, title=_("The service refused this"),
                            message=exc.message, code=exc.code), exc.status
 
 
-def _http_error(exc):  # type: ignore[no-untyped-def]
+def _http_error(exc):
     code = exc.code or 400
     titles = {
         403: _("You do not have access to this page"),

@@ -30,7 +30,7 @@ def safe_next(target: str | None, default: str) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -60,7 +60,7 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     form = ActionForm()
     if form.validate_on_submit():
         record_event(current_user.actor, "staff.logout", None, {"username": current_user.username})
@@ -72,7 +72,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/lang")
-def set_language():  # type: ignore[no-untyped-def]
+def set_language():
     form = LanguageForm()
     if form.validate_on_submit() and form.lang.data in LANGUAGES:
         session["lang"] = form.lang.data
@@ -81,7 +81,7 @@ def set_language():  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home():
     query = select(Meeting).order_by(Meeting.created_at.desc(), Meeting.id)
     if current_user.role == "trustee":
         query = query.where(Meeting.id == current_user.meeting_id)

@@ -70,7 +70,7 @@ def status_words(view: ResultView, status: str) -> str:
     return STATUS.get(view.kind, STATUS["election"]).get(status, status)
 
 
-def option_count(item, option_id: str) -> int:  # type: ignore[no-untyped-def]
+def option_count(item, option_id: str) -> int:
     return next((b.count for b in item.bars if b.id == option_id), 0)
 
 

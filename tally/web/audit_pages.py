@@ -17,7 +17,7 @@ bp = staff_blueprint("staff_audit", __name__)
 PAGE = 500
 
 
-def _page(query):  # type: ignore[no-untyped-def]
+def _page(query):
     """Newest first, ``PAGE`` at a time; ``?before=ID`` continues."""
     before = request.args.get("before", "")
     if before.isdigit() and len(before) < 16:
@@ -32,7 +32,7 @@ def _page(query):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/audit")
 @roles_required("auditor", "clerk", "presidium")
-def meeting_audit(meeting_id: str):  # type: ignore[no-untyped-def]
+def meeting_audit(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     events, older, action = _page(select(AuditEvent).where(AuditEvent.meeting_id == meeting_id))
     return render_template("staff/audit/events.html", meeting=meeting, events=events, older=older, action=action)
@@ -40,6 +40,6 @@ def meeting_audit(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/audit/accounts")
 @roles_required("auditor")
-def account_audit():  # type: ignore[no-untyped-def]
+def account_audit():
     events, older, action = _page(select(AuditEvent).where(AuditEvent.meeting_id.is_(None)))
     return render_template("staff/audit/events.html", meeting=None, events=events, older=older, action=action)

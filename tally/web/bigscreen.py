@@ -14,7 +14,7 @@ bp = Blueprint("bigscreen", __name__)
 
 
 @bp.get("/screen/<meeting_id>")
-def screen(meeting_id: str):  # type: ignore[no-untyped-def]
+def screen(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     lang = "en" if request.args.get("lang") == "en" else "zh"
     response = render_template("bigscreen/screen.html", meeting=meeting, lang=lang)

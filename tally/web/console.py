@@ -39,7 +39,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _sealed(meeting_id: str):  # type: ignore[no-untyped-def]
+def _sealed(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     if meeting.state != "sealed":
         raise APIError("meeting_not_sealed", "seal the meeting before running the session", status=409)
@@ -82,7 +82,7 @@ def _state(meeting_id: str) -> dict[str, Any]:
 
 @bp.get("/meetings/<meeting_id>/console")
 @roles_required(*ROLES)
-def console(meeting_id: str):  # type: ignore[no-untyped-def]
+def console(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     if meeting.state != "sealed":
         return render_template("staff/error.html", status=409, title=_("The meeting is not sealed yet"),
@@ -92,7 +92,7 @@ def console(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/console/state")
 @roles_required(*ROLES)
-def state(meeting_id: str):  # type: ignore[no-untyped-def]
+def state(meeting_id: str):
     return jsonify(_state(meeting_id))
 
 
@@ -119,7 +119,7 @@ def _duration() -> int | None:
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/open")
 @roles_required(*ROLES)
-def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def open_vote(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     duration = _duration()
     vote = lifecycle.open_vote(meeting_id, vote_id, actor=actor(), duration_seconds=duration)
@@ -128,7 +128,7 @@ def open_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/close")
 @roles_required(*ROLES)
-def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def close_vote(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     vote = lifecycle.close_vote(meeting_id, vote_id, actor=actor())
     return jsonify(broadcast.vote_state_payload(vote))
@@ -136,7 +136,7 @@ def close_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/hold")
 @roles_required(*ROLES)
-def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def hold_vote(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     vote = lifecycle.hold_vote(meeting_id, vote_id, actor=actor())
     return jsonify(broadcast.hold_payload(vote))
@@ -144,7 +144,7 @@ def hold_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/resume")
 @roles_required(*ROLES)
-def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def resume_vote(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     vote = lifecycle.resume_vote(meeting_id, vote_id, actor=actor())
     return jsonify({**broadcast.hold_payload(vote), **broadcast.vote_state_payload(vote)})
@@ -152,7 +152,7 @@ def resume_vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/console/checkin/<action>")
 @roles_required(*ROLES)
-def checkin_control(meeting_id: str, action: str):  # type: ignore[no-untyped-def]
+def checkin_control(meeting_id: str, action: str):
     if action not in ("open", "close"):
         abort(404)
     _sealed(meeting_id)
@@ -161,14 +161,14 @@ def checkin_control(meeting_id: str, action: str):  # type: ignore[no-untyped-de
 
 @bp.get("/meetings/<meeting_id>/console/votes/<vote_id>/decryption")
 @roles_required(*ROLES)
-def decryption(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def decryption(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     return jsonify(_decryption(meeting_id, vote_id))
 
 
 @bp.post("/meetings/<meeting_id>/console/votes/<vote_id>/publish")
 @roles_required(*ROLES)
-def publish(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def publish(meeting_id: str, vote_id: str):
     _sealed(meeting_id)
     try:
         result = results.publish(meeting_id, vote_id, actor=actor())

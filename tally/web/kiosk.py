@@ -71,7 +71,7 @@ def loopback_warning(app: Flask) -> str | None:
     return None
 
 
-def _warn_at_start(state) -> None:  # type: ignore[no-untyped-def]
+def _warn_at_start(state) -> None:
     """Log the loopback warning when a server starts (gunicorn, ``flask run``); not for the other
     ``flask`` commands, and not under TESTING (tests call :func:`loopback_warning`)."""
     app = state.app
@@ -91,16 +91,16 @@ bp.record_once(_warn_at_start)
 
 
 @bp.get("/")
-def kiosk_page():  # type: ignore[no-untyped-def]
+def kiosk_page():
     return _kiosk_page(pairing_code="")
 
 
 @bp.get("/pair/<code>")
-def kiosk_pair_page(code: str):  # type: ignore[no-untyped-def]
+def kiosk_pair_page(code: str):
     return _kiosk_page(pairing_code=code if code.isdigit() and len(code) == 8 else "")
 
 
-def _kiosk_page(pairing_code: str):  # type: ignore[no-untyped-def]
+def _kiosk_page(pairing_code: str):
     """The tablet's single page; ``KIOSK_POST_TIMEOUT`` (tally.config) goes to its ballot posts."""
     post_timeout_ms = max(1000, round(float(current_app.config.get("KIOSK_POST_TIMEOUT", 30)) * 1000))
     return render_template("kiosk/kiosk.html", pairing_code=pairing_code, post_timeout_ms=post_timeout_ms,
@@ -108,14 +108,14 @@ def _kiosk_page(pairing_code: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/api/pair")
-def pair():  # type: ignore[no-untyped-def]
+def pair():
     with ratelimit.pairing_limits():  # 429 rate_limited over a limit (docs/api.md)
         body = json_body()
         return pairing.redeem(body.get("code") if isinstance(body, dict) else None)
 
 
 @bp.get("/qr.svg")
-def qr_svg():  # type: ignore[no-untyped-def]
+def qr_svg():
     """An SVG QR code of ``data`` (the public receipt URL: nothing secret passes through here)."""
     data = request.args.get("data", "")
     if not data or len(data) > MAX_QR_DATA:
@@ -127,14 +127,14 @@ def qr_svg():  # type: ignore[no-untyped-def]
 
 
 @receipt_bp.get("/favicon.ico")
-def favicon():  # type: ignore[no-untyped-def]
+def favicon():
     """The service's icon (every page: browsers ask for /favicon.ico by themselves)."""
     return send_from_directory(bp.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
                                max_age=86400)
 
 
 @receipt_bp.get("/r/<meeting_id>/<ballot_hash>")
-def receipt_page(meeting_id: str, ballot_hash: str):  # type: ignore[no-untyped-def]
+def receipt_page(meeting_id: str, ballot_hash: str):
     """The phone receipt page; a short link (the first 16 hex digits of the ballot hash, shown on
     the tablet to be typed) redirects to the full one if exactly one cast ballot matches."""
     if _SHORT.fullmatch(ballot_hash) is not None:

@@ -54,7 +54,7 @@ def _trustee_names(meeting_id: str, indices: list[int]) -> list[str]:
 
 @bp.get("/meetings/<meeting_id>/results")
 @roles_required(*ROLES)
-def index(meeting_id: str):  # type: ignore[no-untyped-def]
+def index(meeting_id: str):
     meeting = meetings.get_meeting(meeting_id)
     votes = list(db.session().scalars(select(Vote).where(Vote.meeting_id == meeting_id).order_by(Vote.position)))
     views: dict[str, Any] = {v.vote_id: load_view(meeting_id, v.vote_id) for v in votes if v.state == "published"}
@@ -63,7 +63,7 @@ def index(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/results/<vote_id>")
 @roles_required(*ROLES)
-def vote(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def vote(meeting_id: str, vote_id: str):
     meeting = meetings.get_meeting(meeting_id)
     row = _vote(meeting_id, vote_id)
     if row.state != "published":
@@ -84,7 +84,7 @@ def _export(meeting_id: str, vote_id: str, fmt: str) -> ResultView:
 
 @bp.get("/meetings/<meeting_id>/results/<vote_id>/announcement.pdf")
 @roles_required(*ROLES)
-def announcement_pdf(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def announcement_pdf(meeting_id: str, vote_id: str):
     view = _export(meeting_id, vote_id, "pdf")
     data = announcement.pdf_bytes(view, _trustee_names(meeting_id, view.trustees))
     return Response(data, mimetype="application/pdf", headers={
@@ -93,7 +93,7 @@ def announcement_pdf(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-
 
 @bp.get("/meetings/<meeting_id>/results/<vote_id>/announcement.csv")
 @roles_required(*ROLES)
-def announcement_csv(meeting_id: str, vote_id: str):  # type: ignore[no-untyped-def]
+def announcement_csv(meeting_id: str, vote_id: str):
     view = _export(meeting_id, vote_id, "csv")
     return Response(announcement.csv_text(view).encode("utf-8"), mimetype="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{meeting_id}-{vote_id}-results.csv"'})

@@ -78,7 +78,7 @@ def _counts(meeting_id: str) -> dict[str, Any]:
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @roles_required("clerk")
-def new_meeting():  # type: ignore[no-untyped-def]
+def new_meeting():
     form = MeetingForm()
     if request.method == "GET":
         form.quorum.data = "two_thirds"
@@ -103,7 +103,7 @@ def new_meeting():  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/setup")
 @roles_required("clerk")
-def overview(meeting_id: str):  # type: ignore[no-untyped-def]
+def overview(meeting_id: str):
     meeting = _meeting(meeting_id)
     return render_template("staff/setup/overview.html", meeting=meeting, counts=_counts(meeting_id))
 
@@ -124,7 +124,7 @@ def _current_roster(meeting_id: str, limit: int | None = None) -> list[Deputy]:
 
 @bp.route("/meetings/<meeting_id>/setup/roster", methods=["GET", "POST"])
 @roles_required("clerk")
-def roster(meeting_id: str):  # type: ignore[no-untyped-def]
+def roster(meeting_id: str):
     """Upload → preview (with every problem by row); nothing is imported until the clerk confirms."""
     meeting = _meeting(meeting_id)
     form = RosterUploadForm()
@@ -160,7 +160,7 @@ def roster(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/meetings/<meeting_id>/setup/roster/confirm")
 @roles_required("clerk")
-def roster_confirm(meeting_id: str):  # type: ignore[no-untyped-def]
+def roster_confirm(meeting_id: str):
     _meeting(meeting_id)
     form = RosterConfirmForm()
     if not form.validate_on_submit():
@@ -183,7 +183,7 @@ def roster_confirm(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/setup/roster.csv")
 @roles_required("clerk")
-def roster_csv(meeting_id: str):  # type: ignore[no-untyped-def]
+def roster_csv(meeting_id: str):
     """The imported roster (UTF-8 with BOM) for the offline card tool, so that it prints the same seats."""
     _meeting(meeting_id)
     out = io.StringIO()
@@ -200,7 +200,7 @@ def roster_csv(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/meetings/<meeting_id>/setup/credentials", methods=["GET", "POST"])
 @roles_required("clerk")
-def credentials(meeting_id: str):  # type: ignore[no-untyped-def]
+def credentials(meeting_id: str):
     meeting = _meeting(meeting_id)
     form = CredentialsForm()
     error = None
@@ -245,7 +245,7 @@ def _next_vote_id(meeting_id: str) -> str:
 
 @bp.get("/meetings/<meeting_id>/setup/votes")
 @roles_required("clerk")
-def votes(meeting_id: str):  # type: ignore[no-untyped-def]
+def votes(meeting_id: str):
     meeting = _meeting(meeting_id)
     return render_template("staff/setup/votes.html", meeting=meeting, votes=_votes(meeting_id), kinds=KINDS,
                            kind_names=KIND_NAMES)
@@ -253,7 +253,7 @@ def votes(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/meetings/<meeting_id>/setup/votes/new/<kind>", methods=["GET", "POST"])
 @roles_required("clerk")
-def new_vote(meeting_id: str, kind: str):  # type: ignore[no-untyped-def]
+def new_vote(meeting_id: str, kind: str):
     if kind not in KINDS:
         abort(404)
     meeting = _meeting(meeting_id)
@@ -309,7 +309,7 @@ def _ceremony(meeting: Meeting) -> dict[str, Any]:
 
 @bp.get("/meetings/<meeting_id>/setup/ceremony")
 @roles_required("clerk", "presidium", "trustee")
-def ceremony(meeting_id: str):  # type: ignore[no-untyped-def]
+def ceremony(meeting_id: str):
     meeting = _meeting(meeting_id)
     return render_template("staff/setup/ceremony.html", meeting=meeting, ceremony=_ceremony(meeting),
                            seal_form=ActionForm(), public_url=_public_base())
@@ -317,13 +317,13 @@ def ceremony(meeting_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/meetings/<meeting_id>/setup/ceremony.json")
 @roles_required("clerk", "presidium", "trustee")
-def ceremony_json(meeting_id: str):  # type: ignore[no-untyped-def]
+def ceremony_json(meeting_id: str):
     return jsonify(_ceremony(_meeting(meeting_id)))
 
 
 @bp.post("/meetings/<meeting_id>/setup/seal")
 @roles_required("clerk")
-def seal(meeting_id: str):  # type: ignore[no-untyped-def]
+def seal(meeting_id: str):
     """Seal from the form, or from JavaScript (JSON with the X-CSRFToken header)."""
     _meeting(meeting_id)
     if not wants_json() and not ActionForm().validate_on_submit():
@@ -354,7 +354,7 @@ _SEAT_SPLIT = re.compile(r"[\s,，;；]+")
 
 @bp.route("/meetings/<meeting_id>/setup/pairings", methods=["GET", "POST"])
 @roles_required("clerk")
-def pairings(meeting_id: str):  # type: ignore[no-untyped-def]
+def pairings(meeting_id: str):
     meeting = _meeting(meeting_id)
     form = PairingForm()
     roster_size = _counts(meeting_id)["roster"]

@@ -12,7 +12,7 @@ from flask import Flask
 HERE = Path(__file__).resolve().parent
 
 
-def alembic_config(engine) -> AlembicConfig:  # type: ignore[no-untyped-def]
+def alembic_config(engine) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(HERE))
     config.attributes["engine"] = engine
