@@ -278,6 +278,7 @@ def test_verify_cli(sim, tmp_path):
     ok = subprocess.run(
         [sys.executable, "-m", "ballot.verify", str(target), "--receipt", str(receipt)],
         cwd=ROOT, capture_output=True, text=True,
+        check=False,
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "RESULT: PASS" in ok.stdout and "[PASS] ballots" in ok.stdout and "[PASS] receipt" in ok.stdout
@@ -287,12 +288,12 @@ def test_verify_cli(sim, tmp_path):
     entries[at]["outcome"]["items"][0]["passed"] = False
     tampered = tmp_path / "bad"
     write_record(tampered, entries, _record(sim, entries).sth)
-    bad = subprocess.run([sys.executable, "-m", "ballot.verify", str(tampered)], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-m", "ballot.verify", str(tampered)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert bad.returncode == 1
     assert "[FAIL] outcomes" in bad.stdout and f"entry {at}" in bad.stdout
 
     missing = subprocess.run([sys.executable, "-m", "ballot.verify", str(tmp_path / "nope")], cwd=ROOT,
-                             capture_output=True, text=True)
+                             capture_output=True, text=True, check=False)
     assert missing.returncode == 2 and "error:" in missing.stderr and "Traceback" not in missing.stderr
 
 
@@ -328,6 +329,7 @@ def test_simulate_cli_writes_a_verifiable_record(tmp_path):
         [sys.executable, "-m", "ballot.simulate", "--out", str(out), "--deputies", "9", "--seed", "5",
          "--trustees", "4", "--threshold", "2"],
         cwd=ROOT, capture_output=True, text=True,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Verification" in run.stdout and "PASS" in run.stdout
@@ -337,5 +339,5 @@ def test_simulate_cli_writes_a_verifiable_record(tmp_path):
     assert report.ok and report.checks["meeting"].checked == 1
     assert len(parse_meeting(read_record(out).entries[0]).trustees) == 4
     bad = subprocess.run([sys.executable, "-m", "ballot.simulate", "--out", str(out), "--threshold", "9"],
-                         cwd=ROOT, capture_output=True, text=True)
+                         cwd=ROOT, capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "threshold" in bad.stderr

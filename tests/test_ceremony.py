@@ -349,4 +349,4 @@ def test_envelope_malformed_input():
     with pytest.raises(EnvelopeError):
         seal(bytes(32), b"x", ad)
     with pytest.raises(EnvelopeError):
-        open_envelope(b"not a key", envelope, ad)  # type: ignore[arg-type]
+        open_envelope(b"not a key", envelope, ad)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)

@@ -91,7 +91,7 @@ def test_every_rule_of_8_1_is_cited():
 
 
 def test_rev2_cases_are_present():
-    ids = set(v["id"] for v in VECTORS)
+    ids = {v["id"] for v in VECTORS}
     for wanted in (
         "ballots/challenged-then-cast",  # spoiled, then the same ballot cast
         "ballots/challenged-cast-under-recast",

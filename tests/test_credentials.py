@@ -125,7 +125,7 @@ def test_normalize_code_digit_hint() -> None:
 
 def test_normalize_code_rejects_non_text() -> None:
     with pytest.raises(CredentialError):
-        normalize_code(b"ABCDEFGHIJKLMNOPQRST")  # type: ignore[arg-type]
+        normalize_code(b"ABCDEFGHIJKLMNOPQRST")  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 def test_format_code() -> None:
@@ -189,7 +189,7 @@ def test_public_key_hex() -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", h)
     assert public_key_hex(key.public_key()) == h
     with pytest.raises(CredentialError):
-        public_key_hex("not a key")  # type: ignore[arg-type]
+        public_key_hex("not a key")  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 # --- check-in (SPEC §11) -------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_checkin_rejects_bad_inputs() -> None:
     with pytest.raises(CredentialError):
         sign_checkin(key, Q[:31], "12")
     with pytest.raises(CredentialError):
-        sign_checkin(key, Q.hex(), "12")  # type: ignore[arg-type]
+        sign_checkin(key, Q.hex(), "12")  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
     with pytest.raises(CredentialError):
         sign_checkin(key, Q, "")
 
@@ -245,7 +245,7 @@ def test_issue_credentials() -> None:
         assert public_key_hex(derive_private_key(c.code, MEETING)) == c.public_key
         assert c.code not in repr(c)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        issued[0].code = CODE  # type: ignore[misc]
+        issued[0].code = CODE  # type: ignore[misc]  # on purpose: a frozen dataclass must refuse it
 
 
 def test_issue_credentials_rejects() -> None:
@@ -293,7 +293,7 @@ def test_check_meeting_id() -> None:
     assert check_meeting_id("2027-rd-3") == "2027-rd-3"
     for bad in ("", " x", "x\n", "a\u200bb", None):
         with pytest.raises(CredentialError):
-            check_meeting_id(bad)  # type: ignore[arg-type]
+            check_meeting_id(bad)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 # --- card PDF ------------------------------------------------------------------------------------

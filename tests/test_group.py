@@ -118,7 +118,7 @@ def test_point_from_hex_rejects_bad_text(text: object) -> None:
 @pytest.mark.parametrize("data", [b"", bytes(31), bytes(33), "00" * 32])
 def test_point_from_bytes_rejects_wrong_length_or_type(data: object) -> None:
     with pytest.raises(InvalidPoint):
-        Point.from_bytes(data)  # type: ignore[arg-type]
+        Point.from_bytes(data)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 def test_point_error_names_where() -> None:
@@ -168,7 +168,7 @@ def test_scalar_from_hex_rejects_bad_text(text: object) -> None:
 @pytest.mark.parametrize("value", [-1, True, 1.0, "1"])
 def test_scalar_constructor_rejects_non_ints(value: object) -> None:
     with pytest.raises(InvalidScalar):
-        Scalar(value)  # type: ignore[arg-type]
+        Scalar(value)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 @pytest.mark.parametrize("data", [b"", bytes(31), bytes(33)])

@@ -203,19 +203,19 @@ def test_inclusion_single_leaf() -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        dict(leaf_hash=b"short"),
-        dict(root=b"x" * 33),
-        dict(proof=[b"x" * 31]),
-        dict(proof="not a list"),
-        dict(index=-1),
-        dict(index=True),
-        dict(tree_size=-1),
-        dict(tree_size=1.0),
+        {"leaf_hash": b"short"},
+        {"root": b"x" * 33},
+        {"proof": [b"x" * 31]},
+        {"proof": "not a list"},
+        {"index": -1},
+        {"index": True},
+        {"tree_size": -1},
+        {"tree_size": 1.0},
     ],
 )
 def test_inclusion_rejects_malformed_arguments(bad: dict[str, Any]) -> None:
     path = hx(VECTORS["inclusion"][1]["path"])
-    args: dict[str, Any] = dict(leaf_hash=LEAF_HASHES[0], index=0, tree_size=8, proof=path, root=ROOTS[8])
+    args: dict[str, Any] = {"leaf_hash": LEAF_HASHES[0], "index": 0, "tree_size": 8, "proof": path, "root": ROOTS[8]}
     verify_inclusion(**args)
     args.update(bad)
     with pytest.raises(LogError):
@@ -454,7 +454,7 @@ def test_sth_wrong_key(log_key: Ed25519PrivateKey) -> None:
     assert info.value.where == "sth.signature"
     for bad_key in (b"", b"x" * 31, "00" * 32):
         with pytest.raises(LogError):
-            verify_sth(sth, bad_key)  # type: ignore[arg-type]
+            verify_sth(sth, bad_key)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 @pytest.mark.parametrize(
@@ -485,7 +485,7 @@ def test_sth_shape_strict(log_key: Ed25519PrivateKey, change: Any, where: str) -
 
 def test_sth_not_a_dict(log_key: Ed25519PrivateKey) -> None:
     with pytest.raises(LogError):
-        verify_sth([], public_bytes(log_key))  # type: ignore[arg-type]
+        verify_sth([], public_bytes(log_key))  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 def test_sign_sth_rejects_bad_input(log_key: Ed25519PrivateKey) -> None:
@@ -494,7 +494,7 @@ def test_sign_sth_rejects_bad_input(log_key: Ed25519PrivateKey) -> None:
     with pytest.raises(LogError):
         sign_sth(log_key, 1, b"short", 0)
     with pytest.raises(LogError):
-        sign_sth("not a key", 1, ROOTS[1], 0)  # type: ignore[arg-type]
+        sign_sth("not a key", 1, ROOTS[1], 0)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 @settings(max_examples=30, deadline=None)

@@ -5,21 +5,17 @@ shuffles, a record that does not verify, a vote without write-ins, another meeti
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from click.testing import CliRunner
 
 from ballot.audit import verify_record
-from ballot.hashing import parse_json
-from ballot.log import sign_sth
-from ballot.log import MerkleTree, leaf_hash
-from ballot.hashing import canonical_json
+from ballot.hashing import canonical_json, parse_json
+from ballot.log import MerkleTree, leaf_hash, sign_sth
 from ballot.record import read_record, write_record
+from ballot.shuffle import parse_rows
 from keys.cli import cli
 from keys.mix import combine_names
 from keys.statefile import KdfParams, save_state
-from ballot.shuffle import parse_rows
 from piaojue_tools.simulate import simulate
 
 PASSPHRASE = "口令 passphrase"

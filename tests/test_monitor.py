@@ -42,9 +42,9 @@ from ballot.record import read_record
 from ballot.witness import parse_cosignature, verify_cosignature
 
 try:  # the simulator moved into the tools package
-    from piaojue_tools.simulate import simulate  # type: ignore[import-not-found]
+    from piaojue_tools.simulate import simulate
 except ImportError:  # pragma: no cover - before the move
-    from ballot.simulate import simulate  # type: ignore[import-not-found,no-redef]
+    from ballot.simulate import simulate  # type: ignore[no-redef]  # the fallback binds the same name
 
 MEETING = "m-monitor"
 T0 = 1_796_534_400_000

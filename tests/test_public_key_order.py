@@ -41,7 +41,7 @@ def _decode_ed25519(encoding: bytes) -> tuple[int, int] | None:
 def _times_order_is_identity(x: int, y: int) -> bool:
     """Reference: ``ℓ·P`` by double-and-add in extended coordinates (RFC 8032 §5.1.4 addition,
     complete on Ed25519), independent of libsodium."""
-    def add(a, b):  # type: ignore[no-untyped-def]
+    def add(a, b):
         x1, y1, z1, t1 = a
         x2, y2, z2, t2 = b
         aa, bb = (y1 - x1) * (y2 - x2) % _P, (y1 + x1) * (y2 + x2) % _P

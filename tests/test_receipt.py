@@ -107,7 +107,7 @@ def test_ballot_hash_definition() -> None:
     assert ballot_hash(changed) == ballot_hash(ballot)
     assert ballot_hash(make_ballot(2)) != ballot_hash(ballot)
     with pytest.raises(EncodingError):
-        ballot_hash([])  # type: ignore[arg-type]
+        ballot_hash([])  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
     with pytest.raises(EncodingError):
         ballot_hash({"x": 1.5})
 
@@ -276,7 +276,7 @@ def test_receipt_wrong_ballot_entry(log: Log) -> None:
         verify_receipt(r, dict(log.entries[4], weight=0.5), LOG_PUB)
     assert info.value.where == "ballot"
     with pytest.raises(ReceiptError):
-        verify_receipt(r, "ballot", LOG_PUB)  # type: ignore[arg-type]
+        verify_receipt(r, "ballot", LOG_PUB)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 def test_receipt_wrong_log_key(log: Log) -> None:
@@ -300,7 +300,7 @@ def test_receipt_for_a_non_ballot_leaf_fails(log: Log) -> None:
 
 def test_receipt_not_a_dict(log: Log) -> None:
     with pytest.raises(ReceiptError):
-        verify_receipt([], log.entries[4], LOG_PUB)  # type: ignore[arg-type]
+        verify_receipt([], log.entries[4], LOG_PUB)  # type: ignore[arg-type]  # a wrong type on purpose (it must be refused)
 
 
 def test_make_receipt_rejects_bad_input(log: Log) -> None:

@@ -139,7 +139,7 @@ def test_extra_columns_ignored_and_short_rows_padded() -> None:
 def test_entries_are_frozen() -> None:
     entry = read_roster(FIXTURES / "roster_ok.csv")[0]
     with pytest.raises(AttributeError):
-        entry.seat = "999"  # type: ignore[misc]
+        entry.seat = "999"  # type: ignore[misc]  # on purpose: a frozen dataclass must refuse it
 
 
 # --- CSV errors: every one names its row --------------------------------------------------------

@@ -801,7 +801,7 @@ def select_cases(draw):
     }
     quorum = draw(st.sampled_from(["two_thirds", "majority"]))
     vote = vote_of(contest("s", names, 0, n))
-    return rule, vote, counts, dict(members=members, present=present, counted=counted, quorum=quorum)
+    return rule, vote, counts, {"members": members, "present": present, "counted": counted, "quorum": quorum}
 
 
 @settings(max_examples=400, deadline=None)

@@ -133,7 +133,7 @@ def vote_with_keys(tablet: Tablet, vote_id: str, picks: list[tuple[str, str]], k
     assert tablet.page.evaluate("document.body.dataset.vote") == vote_id
     for contest, option in picks:
         press(tablet, f"#opt-{contest}-{option}", key)
-        wait_until(lambda: tablet.page.get_attribute(f"#opt-{contest}-{option}", "aria-pressed") == "true")
+        wait_until(lambda: tablet.page.get_attribute(f"#opt-{contest}-{option}", "aria-pressed") == "true")  # noqa: B023 - called within this iteration
     press(tablet, "#btn-next", key)
     tablet.wait_screen("review")
     press(tablet, "#btn-cast", key)

@@ -31,7 +31,7 @@ from bench.cluster import free_port
 from tally.services import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
-PG_BIN = Path(sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]) if glob.glob("/usr/lib/postgresql/*/bin") else None
+PG_BIN = Path(max(glob.glob("/usr/lib/postgresql/*/bin"))) if glob.glob("/usr/lib/postgresql/*/bin") else None
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -63,7 +63,7 @@ def request(port: int, method: str, path: str, body: Any = None, *, timeout: flo
         connection.close()
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):  # type: ignore[no-untyped-def]
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -77,13 +77,13 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.05):  #
 # ---------------------------------------------------------------- the demo meeting m1 (test client)
 
 
-def cast(client, meeting, app, deputy, choice):
+def cast(client, meeting, app, deputy, choice):  # noqa: F811 - pytest fixtures, by name
     """Encrypt and post one ballot for v1 of the demo meeting ``m1`` (test client)."""
     ballot = meeting.ballot(app, "v1", deputy, {"motion": [choice]})
     return ballot, client.post("/api/meetings/m1/votes/v1/ballots", json=ballot.entry)
 
 
-def public_state(client):
+def public_state(client):  # noqa: F811 - pytest fixture, by name
     """Everything a half-written ballot could have touched, as the public API shows it."""
     sth = client.get("/api/meetings/m1/sth").get_json()
     entries = client.get(f"/api/meetings/m1/entries?start=0&end={sth['tree_size']}").get_json()["entries"]
@@ -91,7 +91,7 @@ def public_state(client):
     return sth, entries, vote["cast"]
 
 
-def open_with_ballots(app, client, meeting, count):
+def open_with_ballots(app, client, meeting, count):  # noqa: F811 - pytest fixtures, by name
     """Check everyone in, open v1, cast ``count`` ballots; return their receipts."""
     for deputy in meeting.deputies:
         assert client.post("/api/meetings/m1/checkin", json=meeting.checkin_body(deputy)).status_code == 200
@@ -105,7 +105,7 @@ def open_with_ballots(app, client, meeting, count):
     return receipts
 
 
-def verify_all(client, receipts, tmp_path):
+def verify_all(client, receipts, tmp_path):  # noqa: F811 - pytest fixture, by name
     """The record verifies (ballot.audit, SPEC §8) and so does every receipt against it."""
     archive = client.get("/api/meetings/m1/record.zip")
     assert archive.status_code == 200
@@ -143,6 +143,7 @@ class PrivatePostgres:
         result = subprocess.run(
             ["runuser", "-u", "postgres", "--", str(PG_BIN / tool), *args],
             cwd=self.root, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"{tool} {' '.join(args)} failed: {result.stdout}{result.stderr}")
@@ -321,7 +322,7 @@ class SmallFilesystem:
     def __init__(self, size: int) -> None:
         self.path = Path(tempfile.mkdtemp(prefix="piaojue-full-"))
         result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(self.path)],
-                                capture_output=True, text=True)
+                                capture_output=True, text=True, check=False)
         if result.returncode != 0:
             os.rmdir(self.path)
             raise RuntimeError(f"cannot mount a tmpfs (the fault tests run as root): {result.stderr}")
@@ -350,7 +351,7 @@ class SmallFilesystem:
         return stats.f_bavail * stats.f_frsize
 
     def close(self) -> None:
-        subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+        subprocess.run(["umount", "-l", str(self.path)], capture_output=True, check=False)
         shutil.rmtree(self.path, ignore_errors=True)
 
 

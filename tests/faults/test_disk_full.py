@@ -32,10 +32,9 @@ def test_sqlite_disk_full_is_a_clear_503_and_nothing_is_lost(app, client, meetin
     receipts = open_with_ballots(app, client, meeting, 3)
     before = public_state(client)
 
-    with app.app_context():
-        with db.engine().connect() as connection:  # empty the WAL: the next commit must grow a file
-            busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-            assert busy == 0
+    with app.app_context(), db.engine().connect() as connection:  # empty the WAL: the next commit must grow a file
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        assert busy == 0
     filler = small_filesystem.fill()
     assert small_filesystem.free_bytes() == 0
 

@@ -188,9 +188,9 @@ def test_postgres_restart_mid_vote(private_postgres, tmp_path):
             f"{o['answers_503']} answers 503, first ballot accepted {o['recovered_in']:.2f} s after PostgreSQL was up"
             for o in outages
         ]
-        print("\n".join(["", *summary, f"slowest request {slowest:.3f} s; "
+        print("\n".join(["", *summary, (f"slowest request {slowest:.3f} s; "
                          f"slowest 503 {max(a.seconds for _, a in unavailable):.3f} s; "
-                         f"{len(stream.responses)} requests for {BALLOTS} ballots"]))
+                         f"{len(stream.responses)} requests for {BALLOTS} ballots")]))
     finally:
         tally.stop()
         setup_app.extensions["piaojue.engine"].dispose()

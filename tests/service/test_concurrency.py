@@ -50,7 +50,7 @@ def test_fifty_concurrent_ballots(app):
     serving.start()
     url = f"http://127.0.0.1:{server.server_port}/api/meetings/m1/votes/v3/ballots"
     barrier = threading.Barrier(DEPUTIES)
-    outcomes: list[tuple[int, dict]] = [None] * DEPUTIES  # type: ignore[list-item]
+    outcomes: list[tuple[int, dict] | None] = [None] * DEPUTIES
 
     def cast(i: int) -> None:
         barrier.wait()

@@ -43,7 +43,7 @@ def test_demo_simulate_writes_a_record_the_verifier_accepts(app, tmp_path):
     report = verify_record(read_record(record))
     assert report.ok, report.format()
     assert [v["state"] for v in report.votes] == ["published"] * 5
-    verifier = subprocess.run([sys.executable, "-m", "ballot.verify", str(record)], capture_output=True, text=True)
+    verifier = subprocess.run([sys.executable, "-m", "ballot.verify", str(record)], capture_output=True, text=True, check=False)
     assert verifier.returncode == 0 and "RESULT: PASS" in verifier.stdout
 
 

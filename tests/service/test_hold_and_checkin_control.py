@@ -60,7 +60,7 @@ def test_a_held_vote_refuses_ballots_and_resumes(app, client, meeting):
     assert resumed.status_code == 200
     body = resumed.get_json()
     assert body["held"] is False and body["state"] == "open"
-    closes_at = datetime.fromisoformat(body["closes_at"].replace("Z", "+00:00"))
+    closes_at = datetime.fromisoformat(body["closes_at"])
     left = (closes_at - datetime.now(UTC)).total_seconds()
     assert 580 < left <= 600  # the time that was left, not a fresh start and not lost
     assert client.post("/api/staff/meetings/m1/votes/v1/resume", headers=presidium).get_json()["error"] == "vote_not_held"
@@ -180,5 +180,5 @@ def test_record_with_holds_verifies(app, client, meeting, tmp_path):
         lifecycle.close_vote("m1", "v1", actor="t")
     record = tmp_path / "record.zip"
     record.write_bytes(client.get("/api/meetings/m1/record.zip").data)
-    done = subprocess.run([sys.executable, "-m", "ballot.verify", str(record)], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "ballot.verify", str(record)], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

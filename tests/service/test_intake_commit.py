@@ -29,8 +29,8 @@ SQLITE_GUARD = [
 POSTGRES_GUARD = [
     "CREATE TABLE commit_guard_parent (id INTEGER PRIMARY KEY)",
     "CREATE TABLE commit_guard (parent INTEGER REFERENCES commit_guard_parent (id) DEFERRABLE INITIALLY DEFERRED)",
-    "CREATE FUNCTION commit_guard_insert() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN INSERT INTO commit_guard VALUES (1); RETURN NULL; END $$",
+    ("CREATE FUNCTION commit_guard_insert() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN INSERT INTO commit_guard VALUES (1); RETURN NULL; END $$"),
     "CREATE TRIGGER commit_guard_ballots AFTER INSERT ON ballots FOR EACH ROW EXECUTE FUNCTION commit_guard_insert()",
 ]
 
@@ -66,9 +66,8 @@ def test_no_receipt_when_the_commit_fails(app, client, meeting):
     before = log_size(client)
 
     _guard(app, True)
-    with app.app_context():  # the guard does refuse a commit of a ballot row
-        with db.engine().connect() as connection:
-            assert connection.scalar(text("SELECT count(*) FROM commit_guard")) == 0
+    with app.app_context(), db.engine().connect() as connection:  # the guard does refuse a commit of a ballot row
+        assert connection.scalar(text("SELECT count(*) FROM commit_guard")) == 0
     refused = client.post("/api/meetings/m1/votes/v1/ballots", json=ballot.entry)
     assert refused.status_code >= 500, refused.get_json()
     assert "leaf_index" not in (refused.get_json() or {})

@@ -109,7 +109,7 @@ def test_forwarded_for_only_with_the_configured_hops(app, meeting):
     client = app.test_client()
     deputies = itertools.cycle(meeting.deputies)
 
-    def check_in(forwarded: str | None):  # type: ignore[no-untyped-def]
+    def check_in(forwarded: str | None):
         headers = {"X-Forwarded-For": forwarded} if forwarded else {}
         return client.post("/api/meetings/m1/checkin", json=meeting.checkin_body(next(deputies)), headers=headers,
                            environ_base=nginx)
@@ -161,7 +161,7 @@ def test_login_is_rate_limited_per_address(app):
     desk, other_desk = {"REMOTE_ADDR": "10.2.0.1"}, {"REMOTE_ADDR": "10.2.0.2"}
     client = app.test_client()
 
-    def attempt(username: str, password: str, environ: dict[str, str]):  # type: ignore[no-untyped-def]
+    def attempt(username: str, password: str, environ: dict[str, str]):
         return client.post("/staff/login", data={"csrf_token": csrf_token(client), "username": username,
                                                  "password": password}, environ_base=environ)
 

@@ -17,7 +17,7 @@ def test_expired_votes_close_once(app, client, meeting):
         later = datetime.now(UTC) + timedelta(seconds=61)
         assert timers.close_expired_votes(later) == [("m1", "v1")]
         assert timers.close_expired_votes(later) == []  # already closed: one close entry
-    entries = client.get("/api/meetings/m1/entries?start=0&end=%d" % client.get("/api/meetings/m1/sth").get_json()["tree_size"])
+    entries = client.get(f"/api/meetings/m1/entries?start=0&end={client.get('/api/meetings/m1/sth').get_json()['tree_size']:d}")
     closes = [e for e in entries.get_json()["entries"] if e["type"] == "close"]
     assert len(closes) == 1 and closes[0]["vote_id"] == "v1"
     assert client.get("/api/meetings/m1/votes/v1").get_json()["state"] == "closed"

@@ -31,7 +31,7 @@ def run_class(
         report_multiple_bugs=False,
     )
     @given(strategy)
-    def each(req):  # type: ignore[no-untyped-def]
+    def each(req):
         probe.send(name, req)
 
     if seed is not None and not derandomize:

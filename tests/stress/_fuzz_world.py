@@ -545,7 +545,7 @@ def hypothesis_as_it_was() -> Iterator[None]:
         if not patched:
             for module, name, value in values:
                 setattr(module, name, value)
-            patcher.setup._is_patched = False  # type: ignore[attr-defined]
+            patcher.setup._is_patched = False  # type: ignore[attr-defined]  # mock's private flag: no type declares it
 
 
 @contextmanager

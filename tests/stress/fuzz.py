@@ -53,13 +53,13 @@ def _records(examples: int, seed: int) -> dict[str, RecordStats]:
     @hypothesis_seed(seed)
     @config
     @given(tampered_zip(judge.original_zip))
-    def zips(tampered):  # type: ignore[no-untyped-def]
+    def zips(tampered):
         judge.verify_zip(*tampered)
 
     @hypothesis_seed(seed)
     @config
     @given(resigned_tampering(sim))
-    def resigned(tampered):  # type: ignore[no-untyped-def]
+    def resigned(tampered):
         judge.verify_resigned(*tampered)
 
     zips()

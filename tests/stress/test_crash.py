@@ -131,7 +131,7 @@ def _tally(ev: Evidence, _key: Any) -> None:
     position = min(ev.receipts)
     contest, options = next(iter(ev.choices[position].items()))
     options_all = {t["option"] for t in _result(ev)["tallies"] if t["contest"] == contest}
-    other = sorted(options_all - set(options))[0]
+    other = min(options_all - set(options))
     ev.choices[position] = {**ev.choices[position], contest: [other]}
 
 
