@@ -135,6 +135,7 @@ class Point:
     """A ristretto255 group element, held as its canonical 32-byte encoding (SPEC §1)."""
 
     __slots__ = ("_enc",)
+    _enc: bytes
 
     def __init__(self, encoding: bytes) -> None:
         point = Point.from_bytes(encoding)

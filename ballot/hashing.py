@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Union
+from typing import Any
 
 from ballot.errors import EncodingError
 from ballot.group import ORDER, Point, Scalar
 
-HashInput = Union[bytes, str, int, Point, Scalar]
+HashInput = bytes | str | int | Point | Scalar
 MAX_SAFE_INTEGER = 2**53
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 MAX_DEPTH = 32
@@ -86,7 +86,8 @@ def _is_document(obj: Any, depth: int = 0) -> bool:
     if kind is str or kind is bool or obj is None:
         return True
     if kind is int:
-        return -MAX_SAFE_INTEGER < obj < MAX_SAFE_INTEGER
+        number: int = obj
+        return -MAX_SAFE_INTEGER < number < MAX_SAFE_INTEGER
     if kind is list:
         return depth < MAX_DEPTH and all(_is_document(item, depth + 1) for item in obj)
     if kind is dict:

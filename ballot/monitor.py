@@ -162,10 +162,10 @@ class Monitor:
         if self.state is None:
             return
         self.state.mkdir(parents=True, exist_ok=True)
-        failure = self.state / "failure.json"
-        if failure.exists():
+        failure_file = self.state / "failure.json"
+        if failure_file.exists():
             raise MonitorError("this state directory records an earlier failure, and a witness never cosigns "
-                               f"after one (§13 rule 7): {failure.read_text(encoding='utf-8').strip()}")
+                               f"after one (§13 rule 7): {failure_file.read_text(encoding='utf-8').strip()}")
         if not (self.state / "log.jsonl").exists():
             return
         try:

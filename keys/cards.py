@@ -84,7 +84,8 @@ def _ensure_fonts() -> None:
 
 
 def _width(text: str, font: str, size: float) -> float:
-    return pdfmetrics.stringWidth(text, font, size)
+    width: float = pdfmetrics.stringWidth(text, font, size)
+    return width
 
 
 def _fit(text: str, font: str, size: float, min_size: float, width: float) -> tuple[str, float]:

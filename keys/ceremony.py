@@ -44,7 +44,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
@@ -57,7 +57,6 @@ from ballot.proofs import ScalarPair, pairs_to_json, parse_pairs, prove_knowledg
 from ballot.threshold import joint_public_key, verification_key
 from ballot.vote import IDENTIFIER
 from keys.envelope import (
-    EnvelopeError,
     load_private_key,
     load_public_key,
     open_envelope,
@@ -65,7 +64,7 @@ from keys.envelope import (
     seal,
     share_associated_data,
 )
-from keys.errors import CeremonyError, FeldmanError, ShareError
+from keys.errors import CeremonyError, EnvelopeError, FeldmanError, ShareError
 from keys.polynomial import commit, evaluate, feldman_expected, random_polynomial
 
 STATE_FORMAT = "piaojue/1/trustee"
@@ -123,7 +122,7 @@ class TrusteeState:
         return self.share
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -134,9 +133,9 @@ def _check_parameters(meeting_id: object, n: object, threshold: object) -> None:
 
 
 def _check_counts(n: object, threshold: object) -> None:
-    if not _is_int(n) or not 1 <= n <= MAX_TRUSTEES:  # type: ignore[operator]
+    if not _is_int(n) or not 1 <= n <= MAX_TRUSTEES:
         raise CeremonyError(f"the number of trustees must be between 1 and {MAX_TRUSTEES}, got {n!r}")
-    if not _is_int(threshold) or not 1 <= threshold <= n:  # type: ignore[operator]
+    if not _is_int(threshold) or not 1 <= threshold <= n:
         raise CeremonyError(f"the threshold must satisfy 1 ≤ k ≤ n = {n}, got {threshold!r}")
 
 

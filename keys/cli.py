@@ -33,8 +33,8 @@ from ballot.errors import PiaojueError
 from keys.cards import CARDS_PER_PAGE, render_cards_pdf, write_private_file
 from keys.credentials import check_service_meeting_id, issue_credentials, public_credentials
 from keys.errors import KeysError
-from keys.roster import read_roster
 from keys.mix_cli import name_shares_command, shuffle_command
+from keys.roster import read_roster
 from keys.trustee_cli import ceremony, decrypt
 
 #: Exit code for every expected failure (bad input, unwritable output), like click's usage errors.

@@ -29,7 +29,8 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from http.client import HTTPMessage
+from typing import IO, Any
 
 from ballot.errors import EncodingError
 from ballot.hashing import parse_json
@@ -44,7 +45,9 @@ _MAX_ERROR_BODY = 64 * 1024
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Turn every redirect into an :class:`urllib.error.HTTPError` instead of following it."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+    def redirect_request(
+        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
+    ) -> urllib.request.Request | None:
         return None
 
 

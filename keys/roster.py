@@ -133,7 +133,7 @@ def parse_csv_bytes(data: bytes, *, source: str | None = None) -> list[RosterEnt
     delimiter = max(",\t;", key=first.count)  # ties (incl. none found) go to the comma
     try:
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-        rows = [list(r) for r in reader]
+        rows: list[list[object]] = [list(r) for r in reader]
     except csv.Error as exc:
         raise RosterError([(None, f"CSV 格式错误：{exc}")], source=source) from None
     return _parse_rows(enumerate(rows, start=1), source=source)
@@ -273,7 +273,7 @@ def _parse_rows(rows: Iterable[tuple[int, list[object]]], *, source: str | None)
     seen: dict[str, tuple[int, str]] = {}
     for rownum, cells in it:
         def cell(col: int | None) -> object:
-            return cells[col] if col is not None and col < len(cells) else None
+            return cells[col] if col is not None and col < len(cells) else None  # noqa: B023 - called within this iteration
 
         seat, seat_problem = _seat_text(cell(seat_col))
         name = _name_text(cell(name_col))

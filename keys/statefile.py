@@ -31,7 +31,7 @@ import secrets
 import tempfile
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -70,7 +70,7 @@ class KdfParams:
 
 
 def _bounded(name: str, value: object, lo: int, hi: int) -> None:
-    if not _is_int(value) or not lo <= value <= hi:  # type: ignore[operator]
+    if not _is_int(value) or not lo <= value <= hi:
         raise StateFileError(f"argon2id {name} must be an integer in [{lo}, {hi}], got {value!r}")
 
 
@@ -78,7 +78,7 @@ DEFAULT_KDF = KdfParams()
 """64 MiB, 3 passes, 1 lane (about 0.2 s on a laptop)."""
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
