@@ -27,7 +27,7 @@ import resource
 import socket
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 NAMESPACE = "/live"
 CONNECT_PARALLEL = 64
@@ -71,14 +71,14 @@ class KioskProtocol(asyncio.Protocol):
     # -- transport callbacks
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a TCP connection: a full Transport
         key = base64.b64encode(os.urandom(16)).decode()
         request = (
             "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n"
             f"Host: {self.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
         )
-        transport.write(request.encode())  # type: ignore[attr-defined]
+        self.transport.write(request.encode())
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -294,7 +294,7 @@ def presidium_main(pipe: Any, host: str, port: int, meeting_id: str, token: str,
             def record_event(payload: Any) -> None:
                 record.events.append((time.monotonic(), name, payload))
                 if name == "vote_state" and isinstance(payload, dict) and payload.get("state") == "closed":
-                    closed_event(index, payload.get("vote_id")).set()
+                    closed_event(index, cast("str", payload.get("vote_id"))).set()
             return record_event
 
         for name in ("turnout", "vote_state"):

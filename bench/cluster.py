@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from sqlalchemy import create_engine, text
 
@@ -77,12 +78,13 @@ class Cluster:
         result = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "tally", *args],
             cwd=self.workdir, env=self.env, capture_output=True, text=True, timeout=600,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"flask {' '.join(args)} failed: {result.stdout}{result.stderr}")
         return result.stdout
 
-    def start(self) -> Cluster:
+    def start(self) -> Self:
         admin = create_engine(POSTGRES_URL)
         with admin.begin() as connection:
             connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
@@ -139,7 +141,7 @@ class Cluster:
         admin.dispose()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> Cluster:
+    def __enter__(self) -> Self:
         try:
             return self.start()
         except BaseException:

@@ -47,6 +47,7 @@ Long: one benchmark end to end (cluster, socket clients, ballot streams, report)
 from __future__ import annotations
 
 import http.client
+import itertools
 import multiprocessing
 import os
 import statistics
@@ -339,7 +340,7 @@ def check_client(summary: Summary, total: int) -> str | None:
     if not seq or seq[0] != ("vote_state", "open"):
         return f"no vote_state open first: {seq[:3]}"
     casts = [v for name, v in seq if name == "turnout"]
-    if not casts or any(b < a for a, b in zip(casts, casts[1:])):
+    if not casts or any(b < a for a, b in itertools.pairwise(casts)):
         return f"turnout decreased or missing: {casts[:20]}"
     if casts[-1] != total:
         return f"last turnout {casts[-1]} ≠ {total}"
@@ -580,6 +581,7 @@ def measure(worker: str, clients: int, kiosk_processes: int, log: Callable[[str]
         finally:
             setup.close()
         mid = meeting.meeting_id
+        # check_in_all reads only the server's port: a stand-in, not a bench.cast.Server
         meeting_hash, public_key = cast.check_in_all(SimpleNamespace(port=cluster.ports[0]), meeting)  # type: ignore[arg-type]
         log(f"  {worker}: {clients} deputies checked in")
         sources = source_addresses(cluster.instances)
@@ -648,15 +650,15 @@ def report(results: list[Result], quick: bool, elapsed: float) -> str:
         p99 = r.p(r.presidium, 99)
         rows.append([
             r.label, r.load, f"{r.clients:,} + {PRESIDIUM}",
-            f"{r.posted:,}{f' of {r.ballots:,}' if r.posted < r.ballots else ''}{' (cut)' if r.cut else ''}"
-            f" in {r.stream_seconds:.1f} s ({r.posted / r.stream_seconds:.0f}/s)",
+            (f"{r.posted:,}{f' of {r.ballots:,}' if r.posted < r.ballots else ''}{' (cut)' if r.cut else ''}"
+            f" in {r.stream_seconds:.1f} s ({r.posted / r.stream_seconds:.0f}/s)"),
             f"{_ms(r.p(r.presidium, 50))} / {_ms(p99)}",
             f"{_ms(r.p(r.kiosk, 50))} / {_ms(r.p(r.kiosk, 99))}",
             f"{_ms(r.ballot_p50)} / {_ms(r.ballot_p99)}",
             " / ".join(f"{i.per_socket:.0f}" for i in r.instances),
             " / ".join(f"{r.cpu.get(f'instance {n + 1}', 0):.2f}" for n in range(len(r.instances))),
-            f"{r.cpu.get('postgres', 0):.2f} / {r.cpu.get('nginx+redis', 0):.2f} / {r.cpu.get('clients', 0):.2f} / "
-            f"{r.cpu.get('other', 0):.2f}",
+            (f"{r.cpu.get('postgres', 0):.2f} / {r.cpu.get('nginx+redis', 0):.2f} / {r.cpu.get('clients', 0):.2f} / "
+            f"{r.cpu.get('other', 0):.2f}"),
             f"{r.full_collections} / {_ms(r.longest_pause)}",
             f"{r.complete:,} of {r.clients + PRESIDIUM:,}",
             f"{'met' if p99 <= TARGET_P99 and r.posted == r.ballots and not r.problems else '**MISSED**'}",

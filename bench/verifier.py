@@ -77,8 +77,8 @@ def run(quick: bool = False, against: str = BEFORE_REVISION_2, rounds: int = 5) 
         wall: dict[str, list[float]] = {name: [] for name in trees}
         for turn in range(rounds):
             order = list(trees.items())
-            for name, tree in order if turn % 2 == 0 else reversed(order):  # ABBA: neither always first
-                elapsed, used, code = _time_verify(tree, honest)
+            for name, source in order if turn % 2 == 0 else reversed(order):  # ABBA: neither always first
+                elapsed, used, code = _time_verify(source, honest)
                 if code != 0:
                     raise SystemExit(f"{name} verifier rejected the honest record (exit {code})")
                 wall[name].append(elapsed)
@@ -97,9 +97,9 @@ def run(quick: bool = False, against: str = BEFORE_REVISION_2, rounds: int = 5) 
             f"{rounds} alternating runs each, one process per run; CPU time (user + system) of the "
             "process, and the ratio of CPU times (version / current):\n\n"
             + table(["verifier", "deputies", "CPU median", "CPU range", "wall median", "ratio"], rows),
-            f"The same record with one count forged to 2^53 − 1 and the tree head re-signed: "
+            (f"The same record with one count forged to 2^53 − 1 and the tree head re-signed: "
             f"rejected by the current verifier in {forged_time:.2f} s (exit {forged_code}; the "
-            "honest record's verification includes the same process start-up).",
+            "honest record's verification includes the same process start-up)."),
         ]
     )
     return body

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -55,7 +55,7 @@ def retally(sim: SimulationResult, entries: list[dict[str, Any]]) -> list[dict[s
     present: dict[str, int] = {}
     closed: set[str] = set()
     for entry in copy.deepcopy(entries):
-        kind, vote_id = entry["type"], entry.get("vote_id")
+        kind, vote_id = entry["type"], cast("str", entry.get("vote_id"))  # None: no vote, never used
         if kind == "credentials":
             registered.update(entry["add"])
             revoked.update(entry["revoke"])

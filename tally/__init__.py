@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, jsonify
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -35,8 +36,9 @@ def create_app(test_config: dict[str, Any] | type | None = None, *, instance_pat
     elif test_config is not None:
         app.config.from_object(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    provider = cast(DefaultJSONProvider, app.json)  # Flask's default provider: no other is set
+    provider.sort_keys = False
+    provider.ensure_ascii = False
 
     from tally.store import db, migrations
 

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _int(name: str, default: int) -> int:
@@ -87,12 +87,12 @@ class Config:
     STAFF_LOGIN_WINDOW: int = _int("PIAOJUE_STAFF_LOGIN_WINDOW", 900)
     STAFF_LOGIN_LOCKOUT: int = _int("PIAOJUE_STAFF_LOGIN_LOCKOUT", 900)
     STAFF_IDLE_MINUTES: int = _int("PIAOJUE_STAFF_IDLE_MINUTES", 120)
-    STAFF_ARGON2: dict[str, Any] = {}
+    STAFF_ARGON2: ClassVar[dict[str, Any]] = {}
     STAFF_TRUSTED_PROXIES: int = 0
     AUTO_MIGRATE = True
     VOTE_TIMER = True
     RATELIMIT_KEY_PREFIX: str | None = None
-    SOCKETIO_CORS_ORIGINS: list[str] = []
+    SOCKETIO_CORS_ORIGINS: ClassVar[list[str]] = []
     JSON_SORT_KEYS = False
     TESTING = False
 

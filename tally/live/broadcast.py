@@ -44,10 +44,18 @@ from tally.store.models import Meeting, StaffToken, Vote
 
 NAMESPACE = "/live"
 socketio = SocketIO()
-_staff_sessions: dict[str, StaffToken] = {}
+_staff_sessions: dict[str, StaffToken | SimpleNamespace] = {}
 SEAT_MAP_ROLES = ("presidium", "clerk")
 """Who receives the staff-only seat map (who has checked in and voted), by token or by login:
 the roles of the presidium console."""
+
+
+def _sid() -> str:
+    """The Socket.IO session id of the event being handled."""
+    # Flask-SocketIO sets ``sid`` on Flask's request during an event; flask.Request does not
+    # declare it, and Flask-SocketIO ships no types to say so.
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid
 
 
 def meeting_room(meeting_id: str) -> str:
@@ -247,7 +255,7 @@ def on_connect(auth: Any = None) -> None:
         raise ConnectionRefusedError("unauthorized")
     db.session().expunge(staff)
     if staff.role in SEAT_MAP_ROLES:  # other roles connect as the public does (docs/security.md)
-        _staff_sessions[request.sid] = staff  # type: ignore[attr-defined]
+        _staff_sessions[_sid()] = staff
 
 
 def _session_staff() -> None:
@@ -258,14 +266,14 @@ def _session_staff() -> None:
     try:
         user = current_user if current_user.is_authenticated else None
         if user is not None and user.role in SEAT_MAP_ROLES:
-            _staff_sessions[request.sid] = SimpleNamespace(role=user.role, meeting_id=user.meeting_id)  # type: ignore[attr-defined,assignment]
+            _staff_sessions[_sid()] = SimpleNamespace(role=user.role, meeting_id=user.meeting_id)
     finally:
         db.session().rollback()
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(*_args: Any) -> None:
-    _staff_sessions.pop(request.sid, None)  # type: ignore[attr-defined]
+    _staff_sessions.pop(_sid(), None)
 
 
 @socketio.on("join", namespace=NAMESPACE)
@@ -276,17 +284,17 @@ def on_join(data: Any) -> dict[str, Any]:
     if meeting is None or meeting.state != "sealed":
         return {"error": "unknown_meeting", "message": "no sealed meeting with that id"}
     join_room(meeting_room(meeting.id))
-    staff = _staff_sessions.get(request.sid)  # type: ignore[attr-defined]
+    staff = _staff_sessions.get(_sid())
     if staff is not None and (staff.role != "trustee" or staff.meeting_id == meeting.id):
         join_room(staff_room(meeting.id))
-        socketio.emit("seat_map", seat_map_payload(meeting.id), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+        socketio.emit("seat_map", seat_map_payload(meeting.id), to=_sid(), namespace=NAMESPACE)
     # Catch the client up: presence, then the open vote (or the latest one that was opened).
-    socketio.emit("presence", presence_payload(meeting), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+    socketio.emit("presence", presence_payload(meeting), to=_sid(), namespace=NAMESPACE)
     current = _current_vote(session, meeting.id)
     if current is not None:
-        socketio.emit("vote_state", vote_state_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
-        _catch_up_turnout(request.sid, meeting.id, turnout_payload(current))  # type: ignore[attr-defined]
+        socketio.emit("vote_state", vote_state_payload(current), to=_sid(), namespace=NAMESPACE)
+        _catch_up_turnout(_sid(), meeting.id, turnout_payload(current))
         if current.held:
-            socketio.emit("vote_hold", hold_payload(current), to=request.sid, namespace=NAMESPACE)  # type: ignore[attr-defined]
+            socketio.emit("vote_hold", hold_payload(current), to=_sid(), namespace=NAMESPACE)
     session.rollback()
     return {"joined": meeting.id, "staff": staff is not None}

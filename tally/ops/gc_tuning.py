@@ -78,7 +78,10 @@ def read_pauses(path: str | os.PathLike[str]) -> tuple[dict[str, str], list[tupl
     pauses: list[tuple[float, int, float]] = []
     for line in Path(path).read_text(encoding="ascii").splitlines():
         if line.startswith("#"):
-            header.update(field.split("=", 1) for field in line[1:].split() if "=" in field)
+            for field in line[1:].split():
+                if "=" in field:
+                    key, value = field.split("=", 1)
+                    header[key] = value
         elif line.strip():
             at, generation, pause_ms, _collected = line.split()
             pauses.append((float(at), int(generation), float(pause_ms) / 1000))

@@ -39,7 +39,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app, jsonify, request
 from limits import RateLimitItem, parse
@@ -111,10 +111,11 @@ class Limiter:
         self.url = url
         self.prefix = prefix
         if url.startswith(("redis://", "rediss://", "redis+unix://")):
-            self.storage: Storage = storage_from_string(url, key_prefix=prefix, socket_connect_timeout=0.5,
-                                                        socket_timeout=0.5)
+            # storage_from_string is typed to return an async storage too; these URLs name sync ones.
+            self.storage: Storage = cast(Storage, storage_from_string(
+                url, key_prefix=prefix, socket_connect_timeout=0.5, socket_timeout=0.5))
         else:
-            self.storage = storage_from_string(url)
+            self.storage = cast(Storage, storage_from_string(url))
         self.memory = self.storage if isinstance(self.storage, MemoryStorage) else MemoryStorage()
         self._down_until = 0.0
         self._lock = threading.Lock()
@@ -153,6 +154,8 @@ def init_app(app: Flask) -> None:
     """Install :class:`TrustedProxies`, the limiter and the 429 handler (called by ``create_app``)."""
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    # Flask's documented way to wrap the WSGI app (middleware); mypy refuses any assignment to a
+    # method, and no annotation can declare Flask.wsgi_app assignable.
     app.wsgi_app = TrustedProxies(app.wsgi_app, app)  # type: ignore[method-assign]
     url = app.config.get("RATELIMIT_STORAGE_URL") or app.config.get("SOCKETIO_MESSAGE_QUEUE") or "memory://"
     prefix = app.config.get("RATELIMIT_KEY_PREFIX") or f"{app.config.get('SOCKETIO_CHANNEL', 'piaojue')}:ratelimit"
@@ -210,9 +213,9 @@ def checkin_limits(meeting_id: str) -> Iterator[Any]:
     body = json_body()
     credential = _credential_of(body)
     per_credential = _limit("RATELIMIT_CHECKIN_CREDENTIAL") if credential else None
-    if per_credential is not None and credential is not None:
-        if counter.count(per_credential, meeting_id, credential) >= per_credential.amount:
-            raise _refuse(per_credential, "check-ins with this credential", meeting_id, credential)
+    if (per_credential is not None and credential is not None
+            and counter.count(per_credential, meeting_id, credential) >= per_credential.amount):
+        raise _refuse(per_credential, "check-ins with this credential", meeting_id, credential)
     try:
         yield body
     except APIError as exc:

@@ -68,9 +68,9 @@ def open_vote(meeting_id: str, vote_id: str, *, actor: str, duration_seconds: in
         # SPEC §5, §8.1: present = the active credentials checked in before this entry, so never
         # more than the credentials active at it; the credentials the vote admits
         # (admitted_from ≤ its index, still not revoked) are exactly those.
-        present = log.session.scalar(select(func.count()).select_from(Credential).where(
+        present = log.session.scalars(select(func.count()).select_from(Credential).where(
             Credential.meeting_id == meeting_id, Credential.state == "registered",
-            Credential.admitted_from.is_not(None)))
+            Credential.admitted_from.is_not(None))).one()
         if present > log.meeting.members:
             raise conflict("invalid_present", f"present would be {present}, more than the meeting's "
                            f"{log.meeting.members} members (SPEC §8.1); nothing was logged")

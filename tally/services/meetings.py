@@ -10,8 +10,8 @@ Before sealing nothing is in the log; sealing writes the §6.3 meeting entry (in
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -229,7 +229,7 @@ TEMPLATES = {
 }
 
 
-def vote_from_template(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+def vote_from_template(kind: str, params: object) -> dict[str, Any]:
     """A §4.1 entry from a template: ``{"vote_id", "title", …}`` plus the kind's own fields
     (``nominees``, ``projects`` + ``seats``, ``candidates`` + ``seats``, ``items``)."""
     if kind not in TEMPLATES:
@@ -245,7 +245,9 @@ def vote_from_template(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         args.append(params[name])
     options = {k: params[k] for k in ("threshold", "base", "recast") if k in params}
     try:
-        return TEMPLATES[kind](*args, **options)
+        # TEMPLATES holds functions of different signatures; each takes its own params.
+        template = cast(Callable[..., dict[str, Any]], TEMPLATES[kind])
+        return template(*args, **options)
     except VoteDefinitionError as exc:
         raise APIError("invalid_vote", str(exc)) from None
     except (TypeError, KeyError, AttributeError) as exc:
@@ -282,7 +284,8 @@ def define_vote(meeting_id: str, entry: Any, *, actor: str) -> Vote:
 
 
 def meeting_entry_for(meeting: Meeting, trustees: list[Trustee]) -> dict[str, Any]:
-    announced = [t.announcement for t in trustees]
+    # seal() has refused a trustee without an announcement: none is None here
+    announced = [t.announcement for t in trustees if t.announcement is not None]
     try:
         trustees_json, public_key = meeting_trustees(announced, meeting_id=meeting.id)
     except PiaojueError as exc:

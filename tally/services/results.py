@@ -101,7 +101,7 @@ def submit_share(meeting_id: str, vote_id: str, entry: Any, *, actor: str = "tru
         # wrong key share, another vote's share, a forged proof, another trustee's index), or
         # an entry that is not a §8 share for this vote at all. Nothing is logged either way.
         check = "invalid_proof" if isinstance(exc, ProofError) else "malformed"
-        located = {"where": exc.where} if exc.where else {}
+        located: dict[str, Any] = {"where": exc.where} if exc.where else {}
         raise APIError("invalid_share", f"the share does not verify: {exc}", check=check, **located) from None
     trustee = entry["trustee"]
     db.session().rollback()

@@ -34,6 +34,7 @@ def close_expired_votes(now: datetime | None = None) -> list[tuple[str, str]]:
         due = [
             (v.meeting_id, v.vote_id, v.closes_at)
             for v in session.scalars(select(Vote).where(Vote.state == "open", Vote.closes_at.is_not(None)))
+            if v.closes_at is not None  # the query's filter, said again for the type checker
         ]
     finally:
         session.close()

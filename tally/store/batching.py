@@ -67,7 +67,7 @@ class GroupCommit(Generic[Payload]):
             batch = [queue.popleft() for _ in range(min(len(queue), self._max_batch))]
         try:
             self._run_batch(key, batch)
-        except BaseException as exc:  # the transaction failed: every item in it fails
+        except BaseException as exc:  # noqa: BLE001 - the transaction failed: every item in it fails
             # Even an item already rejected inside it: that rejection was judged against writes
             # that were never committed (e.g. ``already_voted`` after an earlier item of the
             # batch), so the client gets the transaction's error and a retry gets the truth.

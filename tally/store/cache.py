@@ -31,7 +31,7 @@ def sealed_meeting(meeting_id: str) -> MeetingEntry:
         raise not_found(f"meeting {meeting_id!r}")
     if meeting.state != "sealed":
         raise conflict("not_sealed", f"meeting {meeting_id!r} has not been sealed yet")
-    data = session.scalar(select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == 0))
+    data = session.scalars(select(LogEntry.data).where(LogEntry.meeting_id == meeting_id, LogEntry.idx == 0)).one()
     parsed = parse_meeting(parse_json(data))
     with _guard:
         _meetings[meeting_id] = parsed

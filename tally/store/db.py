@@ -93,21 +93,20 @@ def locked_meeting(meeting_id: str) -> Iterator[tuple[Session, Meeting]]:
     Yields the session and the locked :class:`Meeting` row (``LookupError`` if there is none).
     """
     maker = current_app.extensions["piaojue.sessionmaker"]
-    with process_lock(meeting_id):
-        with maker() as db_session:
-            try:
-                if db_session.get_bind().dialect.name == "sqlite":
-                    db_session.execute(update(Meeting).where(Meeting.id == meeting_id).values(log_size=Meeting.log_size))
-                    meeting = db_session.scalar(select(Meeting).where(Meeting.id == meeting_id))
-                else:
-                    meeting = db_session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
-                if meeting is None:
-                    raise LookupError(meeting_id)
-                yield db_session, meeting
-                db_session.commit()
-            except BaseException:
-                db_session.rollback()
-                raise
+    with process_lock(meeting_id), maker() as db_session:
+        try:
+            if db_session.get_bind().dialect.name == "sqlite":
+                db_session.execute(update(Meeting).where(Meeting.id == meeting_id).values(log_size=Meeting.log_size))
+                meeting = db_session.scalar(select(Meeting).where(Meeting.id == meeting_id))
+            else:
+                meeting = db_session.scalar(select(Meeting).where(Meeting.id == meeting_id).with_for_update())
+            if meeting is None:
+                raise LookupError(meeting_id)
+            yield db_session, meeting
+            db_session.commit()
+        except BaseException:
+            db_session.rollback()
+            raise
 
 
 def ping() -> None:

@@ -39,7 +39,7 @@ _trees_guard = threading.Lock()
 
 def _cache_key(db_session: Session, meeting_id: str) -> tuple[str, str]:
     """Trees are cached per database and meeting, so two apps in one process never share one."""
-    return (str(db_session.get_bind().url), meeting_id)
+    return (str(db_session.get_bind().engine.url), meeting_id)
 
 
 def _synced_tree(db_session: Session, meeting_id: str, size: int) -> MerkleTree:

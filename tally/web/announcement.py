@@ -288,6 +288,7 @@ def csv_text(view: ResultView) -> str:
         writer.writerow(["通过/当选所需票数", view.needed])
     writer.writerow(["公布日期", date_words(view.published_at)])
     writer.writerow(["日志条目", "" if view.log_index is None else view.log_index])
-    if blank_note(view):
-        writer.writerow(["注", blank_note(view).removeprefix("注：")])
+    note = blank_note(view)
+    if note:
+        writer.writerow(["注", note.removeprefix("注：")])
     return "\ufeff" + out.getvalue()
