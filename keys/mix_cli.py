@@ -20,17 +20,23 @@ Errors print one line to stderr and exit with code 2, like the other trustee com
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
-from ballot.audit import Auditor
+from ballot.audit import Auditor, _VoteState
 from ballot.errors import ThresholdError
+from ballot.meeting import Meeting
 from ballot.record import read_record
 from keys.ceremony import parse_state
 from keys.mix import name_share_entry, shuffle_entry
 from keys.trustee_cli import _check_meeting, _errors, _fail, _load, _write_json
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _replay(state: dict, record_path: str, vote_id: str):
+
+def _replay(state: dict[str, Any], record_path: str, vote_id: str) -> tuple[Auditor, Meeting, _VoteState]:
     """Verify the record and return ``(auditor, meeting, vote state)`` for ``vote_id``."""
     auditor = Auditor()
     record = read_record(record_path)
@@ -61,7 +67,7 @@ def _replay(state: dict, record_path: str, vote_id: str):
     return auditor, meeting, vote
 
 
-def _options(func):
+def _options(func: F) -> F:
     for option in reversed(
         [
             click.option("--state", "state_path", required=True, type=click.Path(exists=True, dir_okay=False)),
