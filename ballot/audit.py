@@ -57,10 +57,22 @@ Long: one Auditor replays the log once for all the checks above, which share tha
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, TypeGuard
 
 from ballot.ballot import VerifiedBallot, verify_ballot
+from ballot.clock import parse_log_time
+from ballot.election import (
+    Election,
+    check_follow_up,
+    check_writeins_bounds,
+    count_writeins,
+    decode_row,
+    election_outcome,
+    mix_rows,
+    parse_election,
+)
 from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.errors import (
     BallotError,
@@ -75,24 +87,11 @@ from ballot.errors import (
     VoteDefinitionError,
     wrong_fields,
 )
-from ballot.clock import parse_log_time
-from ballot.election import (
-    Election,
-    check_follow_up,
-    check_writeins_bounds,
-    count_writeins,
-    decode_row,
-    election_outcome,
-    mix_rows,
-    parse_election,
-)
 from ballot.group import Point, ed25519_key_has_prime_order
-from ballot.hashing import canonical_json
-from ballot.log import MerkleTree, leaf_hash, parse_sth, verify_consistency, verify_sth
+from ballot.hashing import canonical_json, parse_json
+from ballot.log import MerkleTree, SignedTreeHead, leaf_hash, parse_sth, verify_consistency, verify_sth
 from ballot.meeting import Meeting, parse_meeting, verify_meeting
 from ballot.proofs import multiple_of_generator, parse_pair, verify_partial
-from ballot.hashing import parse_json
-from ballot.log import SignedTreeHead
 from ballot.receipt import verify_receipt
 from ballot.record import Record
 from ballot.rules import compute_outcome
@@ -465,7 +464,7 @@ class Auditor:
         if set(entry) != {"type", "add", "revoke"}:
             check.fail(index, "a credentials entry has exactly the fields type, add, revoke")
             return
-        lists = {}
+        lists: dict[str, list[bytes]] = {}
         for key in ("add", "revoke"):
             value = entry[key]
             if not isinstance(value, list) or not all(isinstance(x, str) and _HEX64.fullmatch(x) for x in value):
@@ -475,18 +474,18 @@ class Auditor:
                 check.fail(index, f"'{key}' must be sorted and without duplicates")
                 return
             lists[key] = [bytes.fromhex(x) for x in value]
-        for key in lists["add"]:
-            if key in self.registered:
-                check.fail(index, f"credential {key.hex()[:16]}… is registered twice")
-            if not ed25519_key_has_prime_order(key):
-                check.fail(index, f"credential {key.hex()[:16]}… is not an Ed25519 point of prime order")
-            self.registered.add(key)
-        for key in lists["revoke"]:
-            if key not in self.registered:
-                check.fail(index, f"revokes credential {key.hex()[:16]}…, which was never registered")
-            elif key in self.revoked:
-                check.fail(index, f"revokes credential {key.hex()[:16]}… twice")
-            self.revoked.add(key)
+        for credential in lists["add"]:
+            if credential in self.registered:
+                check.fail(index, f"credential {credential.hex()[:16]}… is registered twice")
+            if not ed25519_key_has_prime_order(credential):
+                check.fail(index, f"credential {credential.hex()[:16]}… is not an Ed25519 point of prime order")
+            self.registered.add(credential)
+        for credential in lists["revoke"]:
+            if credential not in self.registered:
+                check.fail(index, f"revokes credential {credential.hex()[:16]}…, which was never registered")
+            elif credential in self.revoked:
+                check.fail(index, f"revokes credential {credential.hex()[:16]}… twice")
+            self.revoked.add(credential)
 
     def _vote(self, index: int, entry: dict[str, Any]) -> None:
         check = self.checks["votes"]
@@ -811,21 +810,22 @@ class Auditor:
         assert self.meeting is not None
         check = self.checks["outcomes"]
         check.checked += 1
-        numbers = {
-            "members": self.meeting.members,
-            "present": vote.present,
-            "counted": len(vote.counted),
-            "quorum": self.meeting.quorum,
-        }
+        members, present, counted, quorum = self.meeting.members, vote.present, len(vote.counted), self.meeting.quorum
         try:
             if vote.election is not None:
                 writeins = None
                 if vote.election.writein is not None:
                     writeins = entry["writeins"]
                     check_writeins_bounds(writeins, slots=len(vote.election.slots), counted=len(vote.counted))
-                expected = election_outcome(vote.definition, vote.election, counts, writeins, **numbers)
+                expected = election_outcome(
+                    vote.definition, vote.election, counts, writeins,
+                    members=members, present=present, counted=counted, quorum=quorum,
+                )
             else:
-                expected = compute_outcome(vote.definition.rule, vote.definition.entry, counts, **numbers)
+                expected = compute_outcome(
+                    vote.definition.rule, vote.definition.entry, counts,
+                    members=members, present=present, counted=counted, quorum=quorum,
+                )
         except RuleError as exc:
             check.fail(index, f"the counts do not fit the rule: {exc}")
             return
@@ -992,7 +992,8 @@ class Auditor:
             check.fail(index, "the published writeins differ from the names the trustees decrypt (§12.7)")
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
+    """A JSON integer ``≥ 0``, never a boolean (§8.1 "Types")."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 

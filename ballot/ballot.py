@@ -255,10 +255,10 @@ def verify_ballot(
         total = constraint_combination(constraint, by_ref)
         lo, hi = constraint.min + constraint.offset, constraint.max + constraint.offset
         _check_range(total, proof, lo, hi, public_key, ctx, f"constraints[{ki}].proof")
-    for s, ((name, proof), option) in enumerate(zip(writeins, slots)):  # §12.4 rule 4
+    for s, ((name, slot_proof), option) in enumerate(zip(writeins, slots)):  # §12.4 rule 4
         assert election is not None and election.writein is not None
         try:
-            verify_slot(by_ref[(election.writein, option)], name, proof, public_key, ctx, s + 1)
+            verify_slot(by_ref[(election.writein, option)], name, slot_proof, public_key, ctx, s + 1)
         except ProofError as exc:
             raise BallotError("invalid_proof", exc.message, where=f"writeins[{s}].proof", check="writein_proof") from None
     return VerifiedBallot(vote.vote_id, credential, digest, tuple(ordered), ballot, tuple(name for name, _ in writeins))

@@ -226,7 +226,10 @@ def check_follow_up(
         positions.append(order.index(name))
     if positions != sorted(positions):
         raise _fail("the candidates must appear in the order of the earlier ranking", "election.candidates")
-    least = min(open_entries[p].get("count") for p in positions)
+    counts = [open_entries[p].get("count") for p in positions]
+    if not counts or not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+        raise _fail("the earlier ranking must give every listed candidate an integer count", "election.follows")
+    least = min(c for c in counts if isinstance(c, int))
     for entry in open_entries:
         if entry.get("name") not in names and isinstance(entry.get("count"), int) and entry["count"] > least:
             raise _fail(

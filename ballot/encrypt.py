@@ -12,8 +12,9 @@ the blank, and each slot gets its name ciphertexts and blank-or-named proof; the
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -26,8 +27,8 @@ from ballot.ballot import (
     signature_message,
     tracker_code,
 )
-from ballot.elgamal import Ciphertext, encrypt
 from ballot.election import election_of
+from ballot.elgamal import Ciphertext, encrypt
 from ballot.errors import ChoiceError
 from ballot.group import Point, Scalar
 from ballot.names import check_name
@@ -191,9 +192,9 @@ def encrypt_ballot(
         for s, option in enumerate(slots):  # §12.4 rules 2–4
             indicator, m, r = by_ref[(election.writein, option)]
             text = names[s] if s < len(names) else ""
-            name, nonces = encrypt_name(text, public_key)
-            proof = prove_slot(indicator, m, r, name, nonces, public_key, ctx, s + 1)
-            slots_json.append(slot_to_json(option, name, proof))
+            name_ct, nonces = encrypt_name(text, public_key)
+            slot_proof = prove_slot(indicator, m, r, name_ct, nonces, public_key, ctx, s + 1)
+            slots_json.append(slot_to_json(option, name_ct, slot_proof))
             name_openings.append((option, text, nonces))
         entry["writeins"] = slots_json
     digest = ballot_hash(entry)

@@ -3,7 +3,8 @@ write-in fields of a statutory election (docs/protocol.md §12.7)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ballot.election import count_writeins, election_of, election_outcome
 from ballot.elgamal import Ciphertext

@@ -135,12 +135,12 @@ def _index_vote(vote: Any) -> list[tuple[str, dict[str, Any], list[str]]]:
             if option["id"] in oids:
                 raise RuleError(f"duplicate option id {option['id']!r} in contest {cid!r}", where=owhere)
             oids.append(option["id"])
-        out.append((cid, contest, oids))
+        out.append((cid, dict(contest), oids))
     return out
 
 
 def _base_name(rule: Mapping[str, Any]) -> str:
-    return rule.get("base", "members")
+    return str(rule.get("base", "members"))
 
 
 # ---------------------------------------------------------------------------------------------

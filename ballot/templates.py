@@ -9,7 +9,8 @@ an entry that :func:`ballot.vote.parse_vote` accepts.
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ballot.election import expected_constraints, parse_election
 from ballot.vote import parse_vote

@@ -23,7 +23,7 @@ from ballot.election import decode_row
 from ballot.errors import EncodingError, ProofError, ThresholdError
 from ballot.group import Point
 from ballot.meeting import Meeting
-from ballot.proofs import parse_pair, pair_to_json
+from ballot.proofs import pair_to_json, parse_pair
 from ballot.shuffle import Row, prove_shuffle, rows_to_json, shuffle
 from ballot.threshold import combine_partials
 from ballot.writein import prove_name_share, verify_name_share
@@ -45,6 +45,8 @@ def shuffle_entry(
     meeting_hash, vote_hash = _hash(meeting_hash, "meeting_hash"), _hash(vote_hash, "vote_hash")
     if not rows:
         raise ThresholdError("nothing to shuffle: no ballot was counted")
+    if parsed.public_key is None:  # require_complete() has already refused an unfinished ceremony
+        raise ThresholdError("the ceremony has no joint public key yet")
     result = shuffle(rows, parsed.public_key)
     proof = prove_shuffle(rows, result, parsed.public_key, meeting_hash, vote_hash, parsed.index, share)
     return {

@@ -56,7 +56,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import click
 from click.core import ParameterSource
@@ -91,7 +91,7 @@ EXIT_COMPLAINT = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _fail(message: str, code: int = EXIT_ERROR) -> None:
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise click.exceptions.Exit(code)
 
@@ -251,7 +251,7 @@ def _ceremony_status(client: RelayClient, meeting_id: str) -> dict[str, Any]:
     rows = _expect(status, "status", list, what)
     for row in rows:
         _expect(row, "index", int, what)
-    return status
+    return cast(dict[str, Any], status)
 
 
 def _names(status: dict[str, Any] | None) -> dict[int, str]:
@@ -263,7 +263,7 @@ def _names(status: dict[str, Any] | None) -> dict[int, str]:
 def _row(status: dict[str, Any], index: int) -> dict[str, Any]:
     for row in status["status"]:
         if row["index"] == index:
-            return row
+            return cast(dict[str, Any], row)
     return {}
 
 
@@ -281,7 +281,7 @@ def _status_or_none(client: RelayClient, meeting_id: str) -> dict[str, Any] | No
 
 def _get_announcements(client: RelayClient, meeting_id: str) -> list[Any]:
     path = _staff(meeting_id, "ceremony", "announcements")
-    return _expect(client.get_json(path), "announcements", list, f"GET {path}")
+    return cast(list[Any], _expect(client.get_json(path), "announcements", list, f"GET {path}"))
 
 
 def _matches_state(announcement: Any, parsed: TrusteeState) -> bool:

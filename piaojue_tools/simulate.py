@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from ballot import templates
 from ballot.audit import verify_record
 from ballot.clock import utc_now
+from ballot.election import election_of, follow_up_names, mix_rows
 from ballot.elgamal import Ciphertext, sum_ciphertexts
 from ballot.encrypt import encrypt_ballot
 from ballot.errors import PiaojueError
@@ -48,7 +49,6 @@ from ballot.record import read_record, write_record
 from ballot.results import result_entry
 from ballot.vote import VoteDefinition, parse_vote
 from keys.ceremony import run_ceremony_in_memory
-from ballot.election import election_of, follow_up_names, mix_rows
 from keys.decrypt import combine_shares, partial_decrypt
 from keys.mix import combine_names, name_share_entry, shuffle_entry
 from piaojue_tools import demo_data
@@ -197,8 +197,8 @@ def simulate(
     rng = random.Random(seed)
     meeting_id = f"sim-{seed}"
     log = MemoryLog(Ed25519PrivateKey.generate())
-    names = [f"监票人{i + 1}" for i in range(trustees)]
-    trustees_json, public_key_hex, states = run_ceremony_in_memory(meeting_id, names, threshold)
+    trustee_names = [f"监票人{i + 1}" for i in range(trustees)]
+    trustees_json, public_key_hex, states = run_ceremony_in_memory(meeting_id, trustee_names, threshold)
     meeting_entry = {
         "type": "meeting",
         "spec": "piaojue/1",
@@ -367,8 +367,10 @@ def summarize(sim: SimulationResult) -> str:
     meeting = sim.meeting
     lines = [
         f"{meeting.title}  [{meeting.meeting_id}]",
-        f"  {meeting.members} members, quorum {meeting.quorum}; "
-        f"{len(meeting.trustees)} trustees, threshold {meeting.threshold}",
+        (
+            f"  {meeting.members} members, quorum {meeting.quorum}; "
+            f"{len(meeting.trustees)} trustees, threshold {meeting.threshold}"
+        ),
     ]
     for vote in sim.votes:
         result = sim.results[vote.vote_id]

@@ -11,17 +11,15 @@ import copy
 import pytest
 
 import ballot.encrypt as encrypt_module
+from ballot import templates
 from ballot.audit import Auditor, verify_record
 from ballot.election import check_follow_up, election_of, election_outcome, follow_up_names, parse_election
-from ballot.elgamal import Ciphertext
 from ballot.encrypt import encrypt_ballot
 from ballot.errors import VoteDefinitionError
 from ballot.group import GENERATOR, Point, Scalar
 from ballot.hashing import canonical_json
-from ballot.proofs import prove_range
 from ballot.shuffle import parse_rows, prove_shuffle, reencrypt, rows_to_json, shuffle
 from ballot.vote import parse_vote
-from ballot import templates
 from keys.ceremony import parse_state
 from keys.mix import name_share_entry
 from piaojue_tools.simulate import simulate
