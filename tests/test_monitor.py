@@ -336,7 +336,8 @@ def test_follows_the_real_service_while_deputies_vote(tmp_path):
              "--until-idle", "6"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        cast = _wait(lambda: (v := _json(f"{control.group(1)}/state")["votes"][0])["cast"] >= 8 and v["cast"], 90,
+        # 9 simulated deputies; some are absent or abstain by the demo's draw, so wait for most, not all.
+        cast = _wait(lambda: (v := _json(f"{control.group(1)}/state")["votes"][0])["cast"] >= 5 and v["cast"], 90,
                      "simulated ballots")
         _json(f"{control.group(1)}/step", {"action": "close", "vote_id": "v1"})
         _json(f"{control.group(1)}/step", {"action": "tally", "vote_id": "v1"})
@@ -356,9 +357,10 @@ def test_follows_the_real_service_while_deputies_vote(tmp_path):
         lags = [float(p[4]) for p in progress]
         print(f"monitor lag over {len(lags)} tree heads: max {max(lags):.2f} s, last {lags[-1]:.2f} s")
     finally:
-        if watcher is not None and watcher.poll() is None:
-            watcher.kill()
-            watcher.wait(10)
+        if watcher is not None:
+            if watcher.poll() is None:
+                watcher.kill()
+            watcher.communicate(timeout=10)  # reaps it and closes its pipes
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         reader.join(5)
