@@ -34,4 +34,11 @@ fi
 # directory.
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -e '.[all]'
 .venv/bin/python -c "import pysodium, cryptography, reportlab, ballot, keys, tally"
+# The kiosk's pinned npm packages (kiosk/package-lock.json), so that tests/test_vendor.py compares
+# every vendored byte with the lockfile's tarballs instead of skipping. No install scripts run.
+if command -v npm >/dev/null; then
+  (cd kiosk && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+else
+  echo "warning: npm is missing; tests/test_vendor.py cannot compare the vendored bytes" >&2
+fi
 echo "Set up: .venv is ready."
